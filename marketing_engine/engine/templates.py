@@ -1,0 +1,259 @@
+"""WhatsApp message templates: Meta's definition, their variables, previews and send payloads.
+
+Meta knows two parameter formats. ``POSITIONAL`` templates say ``Hi {{1}}`` and take their body
+parameters in order; ``NAMED`` templates say ``Hi {{name}}`` and take ``parameter_name`` with each
+value. Both are handled the same way here: a template has an ordered list of variable names
+("1", "2" or "name", ...) and a send supplies a value for each.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+MEDIA_HEADER_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
+HEADER_FORMATS = ("NONE", "TEXT", *MEDIA_HEADER_FORMATS, "LOCATION")
+CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+# Meta rejects text parameters with new lines, tabs or more than four consecutive spaces.
+_PARAM_WHITESPACE = re.compile(r"[\t\r\n]+|\s{5,}")
+
+
+class TemplateVariableError(ValueError):
+	"""A send that would fail at Meta because of its variables; says which and why."""
+
+
+def variables_in(text: str | None) -> list[str]:
+	"""Variable names in order of first appearance: ``"Hi {{1}}, {{2}}"`` -> ``["1", "2"]``."""
+	seen: list[str] = []
+	for name in VARIABLE.findall(text or ""):
+		if name not in seen:
+			seen.append(name)
+	return seen
+
+
+@dataclass
+class Button:
+	type: str  # QUICK_REPLY, URL, PHONE_NUMBER, COPY_CODE, OTP, FLOW, ...
+	text: str
+	url: str | None = None
+	phone_number: str | None = None
+
+	@property
+	def url_variable(self) -> str | None:
+		"""URL buttons may end in one variable (``https://studio.in/book?c={{1}}``)."""
+		names = variables_in(self.url)
+		return names[0] if self.type == "URL" and names else None
+
+	def is_marketing_opt_out(self, opt_out_texts: tuple[str, ...]) -> bool:
+		return self.type == "QUICK_REPLY" and normalize_keyword(self.text) in opt_out_texts
+
+
+@dataclass
+class TemplateSpec:
+	name: str
+	language: str
+	category: str = "UTILITY"
+	status: str = "APPROVED"
+	parameter_format: str = "POSITIONAL"
+	header_format: str = "NONE"
+	header_text: str | None = None
+	body: str = ""
+	footer: str | None = None
+	buttons: list[Button] = field(default_factory=list)
+	meta_id: str | None = None
+
+	@classmethod
+	def from_meta(cls, data: dict) -> TemplateSpec:
+		"""Read one entry of ``GET /<WABA>/message_templates``."""
+		spec = cls(
+			name=data["name"],
+			language=data.get("language") or "en",
+			category=(data.get("category") or "UTILITY").upper(),
+			status=(data.get("status") or "").upper(),
+			parameter_format=(data.get("parameter_format") or "POSITIONAL").upper(),
+			meta_id=data.get("id"),
+		)
+		for component in data.get("components") or []:
+			kind = (component.get("type") or "").upper()
+			if kind == "HEADER":
+				spec.header_format = (component.get("format") or "TEXT").upper()
+				spec.header_text = component.get("text")
+			elif kind == "BODY":
+				spec.body = component.get("text") or ""
+			elif kind == "FOOTER":
+				spec.footer = component.get("text")
+			elif kind == "BUTTONS":
+				spec.buttons = [
+					Button(
+						type=(b.get("type") or "").upper(),
+						text=b.get("text") or "",
+						url=b.get("url"),
+						phone_number=b.get("phone_number"),
+					)
+					for b in component.get("buttons") or []
+				]
+		return spec
+
+	def to_meta(self) -> dict:
+		"""The template as Meta lists it (used by the simulator and by tests)."""
+		components: list[dict] = []
+		if self.header_format != "NONE":
+			header = {"type": "HEADER", "format": self.header_format}
+			if self.header_format == "TEXT":
+				header["text"] = self.header_text or ""
+			components.append(header)
+		components.append({"type": "BODY", "text": self.body})
+		if self.footer:
+			components.append({"type": "FOOTER", "text": self.footer})
+		if self.buttons:
+			buttons = []
+			for b in self.buttons:
+				entry = {"type": b.type, "text": b.text}
+				if b.url:
+					entry["url"] = b.url
+				if b.phone_number:
+					entry["phone_number"] = b.phone_number
+				buttons.append(entry)
+			components.append({"type": "BUTTONS", "buttons": buttons})
+		return {
+			"name": self.name,
+			"language": self.language,
+			"category": self.category,
+			"status": self.status,
+			"parameter_format": self.parameter_format,
+			"components": components,
+			"id": self.meta_id or "",
+		}
+
+	@property
+	def body_variables(self) -> list[str]:
+		return variables_in(self.body)
+
+	@property
+	def header_variables(self) -> list[str]:
+		return variables_in(self.header_text) if self.header_format == "TEXT" else []
+
+	@property
+	def url_buttons(self) -> list[tuple[int, Button]]:
+		"""(index among all buttons, button) for URL buttons that take a variable suffix."""
+		return [(i, b) for i, b in enumerate(self.buttons) if b.url_variable]
+
+	@property
+	def has_media_header(self) -> bool:
+		return self.header_format in MEDIA_HEADER_FORMATS
+
+	@property
+	def all_variables(self) -> list[str]:
+		"""Every distinct variable a send must fill, header first, then body, then buttons."""
+		names: list[str] = []
+		for name in [*self.header_variables, *self.body_variables] + [
+			b.url_variable for _, b in self.url_buttons
+		]:
+			if name not in names:
+				names.append(name)
+		return names
+
+
+@dataclass
+class MediaHeader:
+	"""A media header: a public ``link`` Meta downloads, or the ``media_id`` of an upload."""
+
+	kind: str  # image, video, document
+	link: str | None = None
+	media_id: str | None = None
+	filename: str | None = None
+
+	def to_parameter(self) -> dict:
+		if not (self.link or self.media_id):
+			raise TemplateVariableError(f"The {self.kind} header needs a link or an uploaded media id")
+		media: dict = {"id": self.media_id} if self.media_id else {"link": self.link}
+		if self.kind == "document" and self.filename:
+			media["filename"] = self.filename
+		return {"type": self.kind, self.kind: media}
+
+
+def clean_parameter(value: object) -> str:
+	text = _PARAM_WHITESPACE.sub(" ", str(value if value is not None else "")).strip()
+	return text
+
+
+def render(text: str | None, values: dict[str, object]) -> str:
+	"""Fill ``{{var}}`` placeholders for a preview; unknown variables are left visible."""
+
+	def fill(match: re.Match) -> str:
+		name = match.group(1)
+		return clean_parameter(values[name]) if name in values else match.group(0)
+
+	return VARIABLE.sub(fill, text or "")
+
+
+def check_values(spec: TemplateSpec, values: dict[str, object]) -> dict[str, str]:
+	"""Cleaned values for every variable of ``spec``; raises naming each missing or empty one."""
+	cleaned = {name: clean_parameter(values.get(name)) for name in spec.all_variables}
+	missing = [name for name, value in cleaned.items() if not value]
+	if missing:
+		listed = ", ".join("{{" + name + "}}" for name in missing)
+		raise TemplateVariableError(f"Template {spec.name} has no value for {listed}")
+	return cleaned
+
+
+def build_send_payload(
+	spec: TemplateSpec,
+	to: str,
+	values: dict[str, object],
+	header: MediaHeader | None = None,
+	callback_data: str | None = None,
+) -> dict:
+	"""The JSON body of ``POST /<PHONE_NUMBER_ID>/messages`` for a template message."""
+	if spec.status and spec.status != "APPROVED":
+		raise TemplateVariableError(f"Template {spec.name} is {spec.status.lower()}, not approved")
+	cleaned = check_values(spec, values)
+	named = spec.parameter_format == "NAMED"
+
+	def text_parameter(name: str) -> dict:
+		parameter = {"type": "text", "text": cleaned[name]}
+		if named:
+			parameter["parameter_name"] = name
+		return parameter
+
+	components: list[dict] = []
+	if spec.has_media_header:
+		if header is None:
+			raise TemplateVariableError(
+				f"Template {spec.name} has a {spec.header_format.lower()} header: attach the media or give its URL"
+			)
+		if header.kind.upper() != spec.header_format:
+			raise TemplateVariableError(
+				f"Template {spec.name} expects a {spec.header_format.lower()} header, not {header.kind}"
+			)
+		components.append({"type": "header", "parameters": [header.to_parameter()]})
+	elif spec.header_variables:
+		components.append(
+			{"type": "header", "parameters": [text_parameter(n) for n in spec.header_variables]}
+		)
+	if spec.body_variables:
+		components.append({"type": "body", "parameters": [text_parameter(n) for n in spec.body_variables]})
+	for index, button in spec.url_buttons:
+		components.append(
+			{
+				"type": "button",
+				"sub_type": "url",
+				"index": str(index),
+				"parameters": [{"type": "text", "text": cleaned[button.url_variable]}],
+			}
+		)
+	payload: dict = {
+		"messaging_product": "whatsapp",
+		"recipient_type": "individual",
+		"to": to.lstrip("+"),
+		"type": "template",
+		"template": {"name": spec.name, "language": {"code": spec.language}, "components": components},
+	}
+	if callback_data:
+		payload["biz_opaque_callback_data"] = callback_data
+	return payload
+
+
+def normalize_keyword(text: str | None) -> str:
+	return " ".join((text or "").upper().split())

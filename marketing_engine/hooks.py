@@ -1,0 +1,28 @@
+app_name = "marketing_engine"
+app_title = "Marketing Engine"
+app_publisher = "marketing_engine maintainers"
+app_description = (
+	"WhatsApp campaigns, consent, drip sequences, segments and ROI for service businesses on ERPNext"
+)
+app_email = "maintainers@users.noreply.b-seed-a0ab0feb.example"
+app_license = "mit"
+required_apps = ["erpnext"]
+
+# Each DocType's controller carries its field types (Frappe writes them on export).
+export_python_type_annotations = True
+
+# Desk
+# ----
+doctype_js = {"Sales Order": "public/js/sales_order.js"}
+
+# Customer and Contact show their WhatsApp consent and messages under Connections.
+override_doctype_dashboards = {
+	"Customer": "marketing_engine.dashboards.customer",
+	"Contact": "marketing_engine.dashboards.contact",
+}
+
+# Installation
+# ------------
+before_install = "marketing_engine.install.before_install"
+after_install = "marketing_engine.install.after_install"
+after_migrate = "marketing_engine.install.after_migrate"

@@ -1,0 +1,104 @@
+# Copyright (c) 2026, marketing_engine maintainers and contributors
+# For license information, please see license.txt
+
+from datetime import time
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import get_time
+
+from marketing_engine.engine import consent, phone
+from marketing_engine.engine.templates import variables_in
+
+# Sales Order fields that fill the booking confirmation when its variables are not mapped yet,
+# in the order a positional template ({{1}}, {{2}}, ...) most often uses them.
+BOOKING_FIELDS = ("customer_name", "name", "delivery_date", "grand_total")
+
+
+class MarketingSettings(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from marketing_engine.marketing_engine.doctype.whatsapp_template_variable.whatsapp_template_variable import (
+			WhatsAppTemplateVariable,
+		)
+
+		booking_confirmation_template: DF.Link | None
+		booking_confirmation_variables: DF.Table[WhatsAppTemplateVariable]
+		default_business_account: DF.Link | None
+		default_country: DF.Link
+		default_system_account: DF.Link | None
+		opt_in_policy: DF.Literal["Recorded opt-in only", "Recorded opt-in or START reply"]
+		opt_out_button_texts: DF.SmallText | None
+		quiet_hours_end: DF.Time | None
+		quiet_hours_start: DF.Time | None
+		start_keywords: DF.SmallText | None
+		stop_keywords: DF.SmallText | None
+
+	# end: auto-generated types
+	def validate(self):
+		for field, purpose in (
+			("default_system_account", "System"),
+			("default_business_account", "Business"),
+		):
+			account = self.get(field)
+			if account and frappe.db.get_value("WhatsApp Account", account, "purpose") != purpose:
+				frappe.throw(
+					_("{0} must be a WhatsApp Account with purpose {1}").format(
+						self.meta.get_label(field), purpose
+					)
+				)
+		self.prefill_booking_variables()
+
+	def prefill_booking_variables(self):
+		if not self.booking_confirmation_template or self.booking_confirmation_variables:
+			return
+		body = frappe.db.get_value("WhatsApp Template", self.booking_confirmation_template, "body")
+		for index, variable in enumerate(variables_in(body)):
+			field = BOOKING_FIELDS[index] if index < len(BOOKING_FIELDS) else ""
+			self.append(
+				"booking_confirmation_variables",
+				{"variable": variable, "value_type": "Document Field", "value": field},
+			)
+
+	@property
+	def region_code(self) -> str:
+		code = frappe.db.get_value("Country", self.default_country, "code") if self.default_country else None
+		return (code or "in").upper()
+
+	@property
+	def quiet_hours(self) -> tuple[time, time] | None:
+		if not (self.quiet_hours_start and self.quiet_hours_end):
+			return None
+		return get_time(self.quiet_hours_start), get_time(self.quiet_hours_end)
+
+	@property
+	def stop_words(self) -> tuple[str, ...]:
+		return consent.keywords(self.stop_keywords, consent.DEFAULT_STOP_KEYWORDS)
+
+	@property
+	def start_words(self) -> tuple[str, ...]:
+		return consent.keywords(self.start_keywords, consent.DEFAULT_START_KEYWORDS)
+
+	@property
+	def opt_out_buttons(self) -> tuple[str, ...]:
+		return consent.keywords(self.opt_out_button_texts, consent.DEFAULT_OPT_OUT_BUTTON_TEXTS)
+
+	@property
+	def start_reply_opts_in(self) -> bool:
+		return self.opt_in_policy == "Recorded opt-in or START reply"
+
+
+def get_settings() -> MarketingSettings:
+	return frappe.get_cached_doc("Marketing Settings")
+
+
+def normalize_phone(number: str) -> str:
+	"""E.164 for ``number``, reading numbers without a country code as the default country's."""
+	return phone.normalize(number, get_settings().region_code)

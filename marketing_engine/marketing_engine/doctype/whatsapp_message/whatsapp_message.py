@@ -1,0 +1,42 @@
+# Copyright (c) 2026, marketing_engine maintainers and contributors
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+
+class WhatsAppMessage(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		account: DF.Link | None
+		billable: DF.Check
+		body: DF.SmallText | None
+		button_payload: DF.Data | None
+		category: DF.Literal["", "MARKETING", "UTILITY", "AUTHENTICATION", "SERVICE"]
+		contact_doctype: DF.Link | None
+		contact_name: DF.DynamicLink | None
+		delivered_at: DF.Datetime | None
+		direction: DF.Literal["Outbound", "Inbound"]
+		error_code: DF.Int
+		error_detail: DF.SmallText | None
+		error_title: DF.Data | None
+		failed_at: DF.Datetime | None
+		message_id: DF.Data | None
+		message_type: DF.Data | None
+		phone: DF.Data
+		pricing_category: DF.Data | None
+		read_at: DF.Datetime | None
+		received_at: DF.Datetime | None
+		reference_doctype: DF.Link | None
+		reference_name: DF.DynamicLink | None
+		reply_to_message_id: DF.Data | None
+		sent_at: DF.Datetime | None
+		status: DF.Literal["Queued", "Accepted", "Sent", "Delivered", "Read", "Failed", "Received"]
+		template: DF.Link | None
+	# end: auto-generated types
+	pass

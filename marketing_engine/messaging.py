@@ -1,0 +1,159 @@
+"""Sending one WhatsApp template message from Frappe: route, log, send, record the outcome.
+
+The WhatsApp Message row is committed *before* the call to Meta and its name travels as
+``biz_opaque_callback_data``. If the process dies after Meta accepted the message but before the
+answer was stored, the status webhook still finds the row by that name, so the message is
+reconciled instead of sent again.
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import now_datetime
+
+from marketing_engine.engine import errors, routing
+from marketing_engine.engine.consent import OptOutSource
+from marketing_engine.engine.phone import InvalidPhoneNumber
+from marketing_engine.engine.status import advance
+from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, check_values, render
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
+	get_settings,
+	normalize_phone,
+)
+from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
+from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+	consent_state,
+	record_opt_out,
+)
+
+
+class BlockedMessage(frappe.ValidationError):
+	pass
+
+
+def route(category: str, phone: str) -> routing.Route:
+	"""Which account sends a ``category`` message to ``phone`` now, or why none may."""
+	settings = get_settings()
+	system = get_account(settings.default_system_account)
+	business = get_account(settings.default_business_account)
+	is_marketing = category.upper() == routing.MARKETING
+	return routing.decide(
+		category,
+		system_account=system.to_state() if system else None,
+		business_account=business.to_state() if business else None,
+		consent=consent_state(phone) if is_marketing else None,
+		now=now_datetime(),
+		quiet_hours=settings.quiet_hours,
+	)
+
+
+def send_template(
+	template: str,
+	to: str,
+	values: dict[str, object],
+	*,
+	header: MediaHeader | None = None,
+	contact: tuple[str, str] | None = None,
+	reference: tuple[str, str] | None = None,
+) -> "frappe.model.document.Document":
+	"""Send ``template`` to ``to`` and return its WhatsApp Message.
+
+	Refusals before anything is sent (bad number, blocked route, missing variables) raise
+	:class:`BlockedMessage`. Meta's refusals are recorded on the message (status Failed, error
+	code and title) and returned, never raised, so that the record survives."""
+	try:
+		phone = normalize_phone(to)
+	except InvalidPhoneNumber as e:
+		frappe.throw(_("Cannot send to {0}: {1}").format(to or _("(no number)"), e.reason), BlockedMessage)
+	template_doc = frappe.get_doc("WhatsApp Template", template)
+	spec = template_doc.to_spec()
+	decision = route(spec.category, phone)
+	if not decision.allowed:
+		frappe.throw(decision.reason, BlockedMessage, title=_("WhatsApp message not sent"))
+	if template_doc.account != decision.account:
+		frappe.throw(
+			_("Template {0} belongs to WhatsApp Account {1}, but {2} messages go through {3}").format(
+				template_doc.template_name, template_doc.account, spec.category.lower(), decision.account
+			),
+			BlockedMessage,
+		)
+	account = get_account(decision.account)
+	try:
+		check_values(spec, values)
+	except TemplateVariableError as e:
+		frappe.throw(str(e), BlockedMessage)
+
+	message = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Message",
+			"direction": "Outbound",
+			"status": "Queued",
+			"phone": phone,
+			"account": account.name,
+			"template": template_doc.name,
+			"category": spec.category,
+			"contact_doctype": contact[0] if contact else None,
+			"contact_name": contact[1] if contact else None,
+			"reference_doctype": reference[0] if reference else None,
+			"reference_name": reference[1] if reference else None,
+			"body": render(spec.body, values),
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()  # the row must outlive a crash during the call to Meta
+
+	try:
+		result = account.get_client().send_template(spec, phone, values, header, callback_data=message.name)
+	except errors.MetaError as e:
+		_record_failure(message, account, e)
+	else:
+		mark_accepted(message.name, result.message_id)
+	frappe.db.commit()
+	message.reload()
+	return message
+
+
+def mark_accepted(message_name: str, message_id: str) -> None:
+	"""Store Meta's message id; a status webhook may already have moved the message on."""
+	current = frappe.db.sql(
+		"select status, message_id from `tabWhatsApp Message` where name=%s for update",
+		message_name,
+		as_dict=True,
+	)[0]
+	frappe.db.set_value(
+		"WhatsApp Message",
+		message_name,
+		{"message_id": current.message_id or message_id, "status": advance(current.status, "Accepted")},
+	)
+
+
+def _record_failure(message, account, error: errors.MetaError) -> None:
+	if isinstance(error, errors.TransportError) and error.maybe_sent:
+		# Meta may have the message: leave it Queued; its status webhook will reconcile it.
+		frappe.db.set_value(
+			"WhatsApp Message",
+			message.name,
+			{
+				"error_title": _("No answer from Meta; waiting for its status webhook"),
+				"error_detail": str(error),
+			},
+		)
+		return
+	frappe.db.set_value(
+		"WhatsApp Message",
+		message.name,
+		{
+			"status": "Failed",
+			"failed_at": now_datetime(),
+			"error_code": error.code,
+			"error_title": error.title,
+			"error_detail": error.details or str(error),
+		},
+	)
+	if error.action is errors.Action.OPT_OUT:
+		record_opt_out(message.phone, OptOutSource.META_ERROR, detail=str(error), message=message.name)
+	if error.action is errors.Action.STOP_RUN:
+		frappe.db.set_value(
+			"WhatsApp Account",
+			account.name,
+			"health_detail",
+			_("Meta refused a send: {0}").format(str(error)),
+		)

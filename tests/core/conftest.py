@@ -1,0 +1,73 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from marketing_engine.engine.simulator import GraphAPISimulator, SimNumber, sandbox_templates
+
+
+class WebhookReceiver:
+	"""A real HTTP endpoint that records what the simulator posts to it."""
+
+	def __init__(self):
+		self.requests: list[tuple[dict, bytes]] = []
+		self.lock = threading.Lock()
+		receiver = self
+
+		class Handler(BaseHTTPRequestHandler):
+			protocol_version = "HTTP/1.1"
+
+			def log_message(self, *args):
+				pass
+
+			def do_POST(self):
+				raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+				with receiver.lock:
+					receiver.requests.append((dict(self.headers), raw))
+				self.send_response(200)
+				self.send_header("Content-Length", "0")
+				self.end_headers()
+
+		self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+		threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+	@property
+	def url(self) -> str:
+		return f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
+
+	def payloads(self) -> list[dict]:
+		with self.lock:
+			return [json.loads(raw) for _, raw in self.requests]
+
+
+@pytest.fixture
+def receiver():
+	r = WebhookReceiver()
+	yield r
+	r.server.shutdown()
+	r.server.server_close()
+
+
+def make_number(**overrides) -> SimNumber:
+	values = dict(
+		phone_number_id="111",
+		waba_id="222",
+		access_token="test-token",
+		app_secret="test-secret",
+		display_phone_number="+91 80000 00009",
+	)
+	values.update(overrides)
+	return SimNumber(**values)
+
+
+@pytest.fixture
+def number():
+	return make_number()
+
+
+@pytest.fixture
+def simulator(number, receiver):
+	number.webhook_url = receiver.url
+	with GraphAPISimulator([number], {number.waba_id: sandbox_templates()}, status_delay=0.01) as sim:
+		yield sim
