@@ -65,6 +65,7 @@ class WhatsAppAccount(Document):
 			self.waba_id,
 			base_url=self.base_url,
 			api_version=self.api_version,
+			timeout=(5, self.request_timeout or 30),
 			**kwargs,
 		)
 

@@ -1,0 +1,196 @@
+"""Fixtures shared by the bench tests: sandbox accounts on a Graph API simulator, ERPNext
+records a booking needs, a Frappe web server for webhooks, and in-process webhook requests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import frappe
+import requests
+from frappe.utils import add_days, get_bench_path, nowdate
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_SYSTEM, GraphAPISimulator, SimNumber
+from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
+
+WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
+SYSTEM_ACCOUNT = "_ME Test System"
+BUSINESS_ACCOUNT = "_ME Test Business"
+
+
+def sandbox_numbers() -> tuple[SimNumber, SimNumber]:
+	"""Fresh copies of the sandbox numbers, so a test can change one without touching others."""
+	return (SimNumber(**SANDBOX_SYSTEM.__dict__), SimNumber(**SANDBOX_BUSINESS.__dict__))
+
+
+def make_account(name: str, number: SimNumber, purpose: str, base_url: str, healthy: bool = True) -> str:
+	if frappe.db.exists("WhatsApp Account", name):
+		frappe.delete_doc("WhatsApp Account", name, force=True, ignore_permissions=True)
+	frappe.get_doc(
+		{
+			"doctype": "WhatsApp Account",
+			"account_name": name,
+			"purpose": purpose,
+			"enabled": 1,
+			"phone_number_id": number.phone_number_id,
+			"waba_id": number.waba_id,
+			"access_token": number.access_token,
+			"app_secret": number.app_secret,
+			"webhook_verify_token": f"verify-{purpose.lower()}",
+			"base_url": base_url,
+			"health_status": "AVAILABLE" if healthy else "",
+			"can_send": int(healthy),
+		}
+	).insert(ignore_permissions=True)
+	return name
+
+
+def configure_channel(base_url: str) -> dict:
+	"""System and Business sandbox accounts on ``base_url``, their templates synced, and Marketing
+	Settings pointing at them with the booking confirmation template."""
+	system, business = sandbox_numbers()
+	make_account(SYSTEM_ACCOUNT, system, "System", base_url)
+	make_account(BUSINESS_ACCOUNT, business, "Business", base_url)
+	for account in (SYSTEM_ACCOUNT, BUSINESS_ACCOUNT):
+		frappe.get_doc("WhatsApp Account", account).sync_templates()
+	settings = frappe.get_single("Marketing Settings")
+	settings.default_country = "India"
+	settings.default_system_account = SYSTEM_ACCOUNT
+	settings.default_business_account = BUSINESS_ACCOUNT
+	settings.quiet_hours_start = settings.quiet_hours_end = None
+	settings.opt_in_policy = "Recorded opt-in only"
+	settings.booking_confirmation_template = template_name(SYSTEM_ACCOUNT, "booking_confirmation")
+	settings.booking_confirmation_variables = []
+	settings.save(ignore_permissions=True)
+	return {"system": system, "business": business}
+
+
+def template_name(account: str, template: str) -> str:
+	return frappe.db.get_value("WhatsApp Template", {"account": account, "template_name": template})
+
+
+def non_group(doctype: str) -> str:
+	return frappe.get_all(doctype, filters={"is_group": 0}, pluck="name", limit=1)[0]
+
+
+def make_customer(mobile: str | None, name: str | None = None) -> str:
+	name = name or f"_ME Test Customer {frappe.generate_hash(length=6)}"
+	customer = frappe.get_doc(
+		{
+			"doctype": "Customer",
+			"customer_name": name,
+			"customer_type": "Individual",
+			"customer_group": non_group("Customer Group"),
+			"territory": non_group("Territory"),
+		}
+	).insert(ignore_permissions=True)
+	if mobile:
+		# Customer.mobile_no is filled from its primary contact; set it directly like a data import.
+		frappe.db.set_value("Customer", customer.name, "mobile_no", mobile)
+	return customer.name
+
+
+def make_service_item() -> str:
+	code = "_ME Test Wedding Shoot"
+	if not frappe.db.exists("Item", code):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": code,
+				"item_name": "Wedding Shoot",
+				"item_group": non_group("Item Group"),
+				"stock_uom": "Nos",
+				"is_stock_item": 0,
+			}
+		).insert(ignore_permissions=True)
+	return code
+
+
+def make_sales_order(customer: str, rate: float = 75000, submit: bool = True):
+	company = frappe.defaults.get_defaults().get("company") or frappe.get_all("Company", pluck="name", limit=1)[0]
+	order = frappe.get_doc(
+		{
+			"doctype": "Sales Order",
+			"customer": customer,
+			"company": company,
+			"transaction_date": nowdate(),
+			"delivery_date": add_days(nowdate(), 30),
+			"items": [{"item_code": make_service_item(), "qty": 1, "rate": rate}],
+		}
+	)
+	order.insert(ignore_permissions=True)
+	if submit:
+		order.submit()
+	return order
+
+
+def webhook_request(method: str, body: bytes = b"", secret: str | None = None, **kwargs):
+	"""Call the webhook endpoint in this process with a real werkzeug request."""
+	from marketing_engine.api.webhook import whatsapp
+
+	headers = dict(kwargs.pop("headers", {}))
+	if secret is not None:
+		headers[SIGNATURE_HEADER] = sign(body, secret)
+	environ = EnvironBuilder(
+		method=method, path=WEBHOOK_PATH, data=body, headers=headers, content_type="application/json", **kwargs
+	).get_environ()
+	frappe.local.request = Request(environ)
+	try:
+		return whatsapp()
+	finally:
+		frappe.local.request = None
+
+
+def free_port() -> int:
+	with socket.socket() as s:
+		s.bind(("127.0.0.1", 0))
+		return s.getsockname()[1]
+
+
+class WebServer:
+	"""This site served by Frappe's own web server in a child process, so that the simulator's
+	webhooks arrive over real HTTP. Only committed data is visible to it."""
+
+	def __init__(self):
+		self.port = free_port()
+		self.url = f"http://127.0.0.1:{self.port}"
+		self.process = None
+
+	def start(self, timeout: float = 60) -> "WebServer":
+		site = frappe.local.site
+		command = [
+			sys.executable, "-m", "frappe.utils.bench_helper", "frappe",
+			"--site", site, "serve", "--port", str(self.port), "--noreload",
+		]  # fmt: skip
+		log = open(os.path.join(get_bench_path(), "logs", f"marketing_engine_test_server_{self.port}.log"), "w")
+		self.process = subprocess.Popen(
+			command, cwd=os.path.join(get_bench_path(), "sites"), stdout=log, stderr=subprocess.STDOUT
+		)
+		deadline = time.time() + timeout
+		while time.time() < deadline:
+			try:
+				if requests.get(f"{self.url}/api/method/ping", timeout=2).ok:
+					return self
+			except requests.RequestException:
+				time.sleep(0.3)
+		self.stop()
+		raise RuntimeError(f"Frappe web server on port {self.port} did not start; see {log.name}")
+
+	def stop(self):
+		if self.process:
+			self.process.terminate()
+			self.process.wait(timeout=20)
+			self.process = None
+
+	@property
+	def webhook_url(self) -> str:
+		return self.url + WEBHOOK_PATH
+
+
+def start_simulator(numbers: tuple[SimNumber, ...], webhook_url: str | None = None, **kwargs) -> GraphAPISimulator:
+	for number in numbers:
+		number.webhook_url = webhook_url
+	return GraphAPISimulator(list(numbers), **kwargs).start()
