@@ -26,3 +26,9 @@ override_doctype_dashboards = {
 before_install = "marketing_engine.install.before_install"
 after_install = "marketing_engine.install.after_install"
 after_migrate = "marketing_engine.install.after_migrate"
+
+# Testing
+# -------
+# `bench run-tests --app marketing_engine` runs only this app's before_tests, so a fresh site
+# needs ERPNext's setup (company, fiscal year, groups) from here.
+before_tests = "marketing_engine.tests.utils.before_tests"

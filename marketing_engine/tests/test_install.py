@@ -21,7 +21,15 @@ APP_DOCTYPES = (
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:
-	command = [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", frappe.local.site, *args]
+	command = [
+		sys.executable,
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"--site",
+		frappe.local.site,
+		*args,
+	]
 	return subprocess.run(
 		command, cwd=os.path.join(get_bench_path(), "sites"), capture_output=True, text=True, timeout=600
 	)

@@ -36,7 +36,9 @@ class TestRoutingAndConsent(FrappeTestCase):
 		super().tearDownClass()
 
 	def setUp(self):
-		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, {"enabled": 1, "health_status": "AVAILABLE"})
+		frappe.db.set_value(
+			"WhatsApp Account", BUSINESS_ACCOUNT, {"enabled": 1, "health_status": "AVAILABLE"}
+		)
 		frappe.db.set_single_value("Marketing Settings", "default_business_account", BUSINESS_ACCOUNT)
 		frappe.clear_document_cache("Marketing Settings", "Marketing Settings")
 
@@ -76,7 +78,9 @@ class TestRoutingAndConsent(FrappeTestCase):
 		record_opt_in(phone, OptInSource.MANUAL)
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "health_status", "BLOCKED")
 		self.assertEqual(route("MARKETING", phone).block, Block.BUSINESS_ACCOUNT_UNHEALTHY)
-		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, {"health_status": "AVAILABLE", "enabled": 0})
+		frappe.db.set_value(
+			"WhatsApp Account", BUSINESS_ACCOUNT, {"health_status": "AVAILABLE", "enabled": 0}
+		)
 		self.assertEqual(route("MARKETING", phone).block, Block.NO_BUSINESS_ACCOUNT)
 
 	def test_blocked_marketing_send_raises_and_sends_nothing(self):
@@ -109,13 +113,21 @@ class TestRoutingAndConsent(FrappeTestCase):
 		self.assertEqual(consent.opt_in_source, "Manual")
 		self.assertEqual(consent.opt_out_source, "Opt-out Button")
 		history = frappe.get_all(
-			"WhatsApp Consent Log", filters={"consent": consent.name}, fields=["event", "source"], order_by="creation"
+			"WhatsApp Consent Log",
+			filters={"consent": consent.name},
+			fields=["event", "source"],
+			order_by="creation",
 		)
 		self.assertEqual(
 			[(h.event, h.source) for h in history],
 			[("Opt-in", "Form"), ("Opt-out", "Opt-out Button"), ("Opt-in", "Manual")],
 		)
-		log = frappe.get_doc("WhatsApp Consent Log", frappe.get_all("WhatsApp Consent Log", filters={"consent": consent.name}, pluck="name", limit=1)[0])
+		log = frappe.get_doc(
+			"WhatsApp Consent Log",
+			frappe.get_all("WhatsApp Consent Log", filters={"consent": consent.name}, pluck="name", limit=1)[
+				0
+			],
+		)
 		log.source = "tampered"
 		self.assertRaises(frappe.ValidationError, log.save, ignore_permissions=True)
 
@@ -162,5 +174,6 @@ class TestRoutingAndConsent(FrappeTestCase):
 		self.assertEqual(url_button.url_variable, "campaign")
 		self.assertTrue(opt_out.is_marketing_opt_out)
 		self.assertEqual(
-			frappe.db.get_value("WhatsApp Template", template_name(BUSINESS_ACCOUNT, "old_promo"), "status"), "PAUSED"
+			frappe.db.get_value("WhatsApp Template", template_name(BUSINESS_ACCOUNT, "old_promo"), "status"),
+			"PAUSED",
 		)

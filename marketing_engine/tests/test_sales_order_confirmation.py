@@ -38,7 +38,9 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		cls.simulator.stop()
 		cls.server.stop()
 		frappe.db.rollback()
-		for name in frappe.get_all("WhatsApp Message", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"):
+		for name in frappe.get_all(
+			"WhatsApp Message", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"
+		):
 			frappe.delete_doc("WhatsApp Message", name, force=True, ignore_permissions=True)
 		settings = frappe.get_single("Marketing Settings")
 		for field in ("default_system_account", "default_business_account", "booking_confirmation_template"):
@@ -46,7 +48,9 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		settings.booking_confirmation_variables = []
 		settings.flags.ignore_mandatory = True
 		settings.save(ignore_permissions=True)
-		for name in frappe.get_all("WhatsApp Template", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"):
+		for name in frappe.get_all(
+			"WhatsApp Template", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"
+		):
 			frappe.delete_doc("WhatsApp Template", name, force=True, ignore_permissions=True)
 		for name in (SYSTEM_ACCOUNT, BUSINESS_ACCOUNT):
 			frappe.delete_doc("WhatsApp Account", name, force=True, ignore_permissions=True)
@@ -80,7 +84,9 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		texts = [p["text"] for p in sent.payload["template"]["components"][0]["parameters"]]
 		self.assertEqual(texts[:2], [order.customer_name, order.name])
 		# formatted as the user sees it (Indian digit grouping on an Indian site)
-		self.assertEqual(texts[3], frappe.format_value(order.grand_total, order.meta.get_field("grand_total"), order))
+		self.assertEqual(
+			texts[3], frappe.format_value(order.grand_total, order.meta.get_field("grand_total"), order)
+		)
 		self.assertIn("25,000", texts[3])
 
 		self.assertEqual(self.wait_for_status(result["message"], "Read"), "Read")
@@ -127,10 +133,16 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		self.assertEqual(self.wait_for_status(result["message"], "Read"), "Read")
 		sent = [m for m in self.simulator.sent if m.to == "919800000304"]
 		self.assertEqual(len(sent), 1)
-		self.assertEqual(frappe.db.get_value("WhatsApp Message", result["message"], "message_id"), sent[0].message_id)
+		self.assertEqual(
+			frappe.db.get_value("WhatsApp Message", result["message"], "message_id"), sent[0].message_id
+		)
 
 	def test_draft_order_and_missing_number_are_refused(self):
 		draft = make_sales_order(make_customer("+919800000305"), submit=False)
-		self.assertRaisesRegex(frappe.ValidationError, "Submit the Sales Order", send_booking_confirmation, draft.name)
+		self.assertRaisesRegex(
+			frappe.ValidationError, "Submit the Sales Order", send_booking_confirmation, draft.name
+		)
 		no_number = make_sales_order(make_customer(None))
-		self.assertRaisesRegex(frappe.ValidationError, "no mobile number", send_booking_confirmation, no_number.name)
+		self.assertRaisesRegex(
+			frappe.ValidationError, "no mobile number", send_booking_confirmation, no_number.name
+		)

@@ -16,7 +16,10 @@ from marketing_engine.tests.utils import (
 
 
 def delivery(field: str, value: dict, waba: str = "200000000000001") -> bytes:
-	body = {"object": "whatsapp_business_account", "entry": [{"id": waba, "changes": [{"value": value, "field": field}]}]}
+	body = {
+		"object": "whatsapp_business_account",
+		"entry": [{"id": waba, "changes": [{"value": value, "field": field}]}],
+	}
 	return json.dumps(body).encode()
 
 
@@ -28,7 +31,12 @@ def status(message_id: str, state: str, at: int, callback: str | None = None, **
 
 
 def inbound(wa_id: str, message: dict) -> bytes:
-	message = {"from": wa_id, "id": f"wamid.IN{frappe.generate_hash(length=10)}", "timestamp": str(int(time.time())), **message}
+	message = {
+		"from": wa_id,
+		"id": f"wamid.IN{frappe.generate_hash(length=10)}",
+		"timestamp": str(int(time.time())),
+		**message,
+	}
 	return delivery(
 		"messages",
 		{
@@ -73,7 +81,12 @@ class TestWebhook(FrappeTestCase):
 	# -- subscription ---------------------------------------------------------------------
 	def test_subscription_answers_challenge_only_for_our_verify_token(self):
 		ok = webhook_request(
-			"GET", query_string={"hub.mode": "subscribe", "hub.verify_token": "verify-system", "hub.challenge": "987"}
+			"GET",
+			query_string={
+				"hub.mode": "subscribe",
+				"hub.verify_token": "verify-system",
+				"hub.challenge": "987",
+			},
 		)
 		self.assertEqual((ok.status_code, ok.get_data(as_text=True)), (200, "987"))
 		bad = webhook_request(
@@ -91,7 +104,9 @@ class TestWebhook(FrappeTestCase):
 
 	def test_business_app_secret_is_accepted_too(self):
 		name = self.outbound("wamid.SIGNED2")
-		self.assertEqual(self.post(status("wamid.SIGNED2", "sent", 1764000000), self.business_secret).status_code, 200)
+		self.assertEqual(
+			self.post(status("wamid.SIGNED2", "sent", 1764000000), self.business_secret).status_code, 200
+		)
 		self.assertEqual(frappe.db.get_value("WhatsApp Message", name, "status"), "Sent")
 
 	def test_forged_or_unsigned_payloads_are_refused_and_change_nothing(self):
@@ -108,7 +123,11 @@ class TestWebhook(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value("WhatsApp Message", name, "status"), "Accepted")
 
 	def test_malformed_signed_payload_is_a_400(self):
-		for body in (b"{not json", json.dumps({"object": "page"}).encode(), delivery("messages", {"statuses": [{"status": "read"}]})):
+		for body in (
+			b"{not json",
+			json.dumps({"object": "page"}).encode(),
+			delivery("messages", {"statuses": [{"status": "read"}]}),
+		):
 			self.assertEqual(self.post(body).status_code, 400, body)
 
 	def test_disabled_account_secret_is_not_trusted(self):
@@ -132,30 +151,56 @@ class TestWebhook(FrappeTestCase):
 	def test_failed_with_error_records_code_and_title(self):
 		name = self.outbound("wamid.FAIL")
 		self.post(status("wamid.FAIL", "sent", 1764000000))
-		self.post(status("wamid.FAIL", "failed", 1764000001, errors=[{"code": 131026, "title": "Message undeliverable"}]))
+		self.post(
+			status(
+				"wamid.FAIL",
+				"failed",
+				1764000001,
+				errors=[{"code": 131026, "title": "Message undeliverable"}],
+			)
+		)
 		message = frappe.get_doc("WhatsApp Message", name)
-		self.assertEqual((message.status, message.error_code, message.error_title), ("Failed", 131026, "Message undeliverable"))
+		self.assertEqual(
+			(message.status, message.error_code, message.error_title),
+			("Failed", 131026, "Message undeliverable"),
+		)
 
 	def test_status_reconciles_a_send_whose_answer_was_lost(self):
 		name = self.outbound(message_id=None, status="Queued")
 		self.post(status("wamid.LOST", "sent", 1764000000, callback=name))
-		self.assertEqual(frappe.db.get_value("WhatsApp Message", name, ["message_id", "status"]), ("wamid.LOST", "Sent"))
+		self.assertEqual(
+			frappe.db.get_value("WhatsApp Message", name, ["message_id", "status"]), ("wamid.LOST", "Sent")
+		)
 		# the callback data cannot move an id that is already known
 		other = self.outbound("wamid.KNOWN")
 		self.post(status("wamid.OTHER", "read", 1764000000, callback=other))
-		self.assertEqual(frappe.db.get_value("WhatsApp Message", other, ["message_id", "status"]), ("wamid.KNOWN", "Accepted"))
+		self.assertEqual(
+			frappe.db.get_value("WhatsApp Message", other, ["message_id", "status"]),
+			("wamid.KNOWN", "Accepted"),
+		)
 
 	def test_pricing_is_recorded(self):
 		name = self.outbound("wamid.PRICE")
-		self.post(status("wamid.PRICE", "sent", 1764000000, pricing={"billable": True, "pricing_model": "PMP", "category": "utility"}))
-		self.assertEqual(frappe.db.get_value("WhatsApp Message", name, ["pricing_category", "billable"]), ("utility", 1))
+		self.post(
+			status(
+				"wamid.PRICE",
+				"sent",
+				1764000000,
+				pricing={"billable": True, "pricing_model": "PMP", "category": "utility"},
+			)
+		)
+		self.assertEqual(
+			frappe.db.get_value("WhatsApp Message", name, ["pricing_category", "billable"]), ("utility", 1)
+		)
 
 	# -- inbound and consent --------------------------------------------------------------
 	def test_stop_word_opts_out_at_once_and_message_is_stored_once(self):
 		body = inbound("919800000202", {"type": "text", "text": {"body": "Stop"}})
 		self.post(body)
 		self.post(body)  # Meta redelivers
-		self.assertEqual(frappe.db.count("WhatsApp Message", {"phone": "+919800000202", "direction": "Inbound"}), 1)
+		self.assertEqual(
+			frappe.db.count("WhatsApp Message", {"phone": "+919800000202", "direction": "Inbound"}), 1
+		)
 		consent = frappe.get_doc("WhatsApp Consent", "+919800000202")
 		self.assertEqual((consent.status, consent.opt_out_source), ("Opted Out", "STOP Keyword"))
 		self.assertEqual(frappe.db.count("WhatsApp Consent Log", {"consent": consent.name}), 1)
@@ -163,13 +208,29 @@ class TestWebhook(FrappeTestCase):
 	def test_ordinary_reply_changes_no_consent(self):
 		self.post(inbound("919800000203", {"type": "text", "text": {"body": "Can you stop by on Monday?"}}))
 		self.assertFalse(frappe.db.exists("WhatsApp Consent", "+919800000203"))
-		self.assertTrue(frappe.db.exists("WhatsApp Message", {"phone": "+919800000203", "body": "Can you stop by on Monday?"}))
+		self.assertTrue(
+			frappe.db.exists(
+				"WhatsApp Message", {"phone": "+919800000203", "body": "Can you stop by on Monday?"}
+			)
+		)
 
 	def test_marketing_opt_out_button_opts_out(self):
-		self.post(inbound("919800000204", {"type": "button", "button": {"text": "Stop promotions", "payload": "Stop promotions"}, "context": {"id": "wamid.PROMO"}}), self.business_secret)
+		self.post(
+			inbound(
+				"919800000204",
+				{
+					"type": "button",
+					"button": {"text": "Stop promotions", "payload": "Stop promotions"},
+					"context": {"id": "wamid.PROMO"},
+				},
+			),
+			self.business_secret,
+		)
 		consent = frappe.get_doc("WhatsApp Consent", "+919800000204")
 		self.assertEqual((consent.status, consent.opt_out_source), ("Opted Out", "Opt-out Button"))
-		reply = frappe.get_value("WhatsApp Message", {"phone": "+919800000204"}, ["reply_to_message_id", "account"])
+		reply = frappe.get_value(
+			"WhatsApp Message", {"phone": "+919800000204"}, ["reply_to_message_id", "account"]
+		)
 		self.assertEqual(reply, ("wamid.PROMO", BUSINESS_ACCOUNT))
 
 	def test_user_preferences_webhook_stops_and_resumes(self):
@@ -178,7 +239,14 @@ class TestWebhook(FrappeTestCase):
 				"user_preferences",
 				{
 					"metadata": {"phone_number_id": "100000000000002"},
-					"user_preferences": [{"wa_id": "919800000205", "category": "marketing_messages", "value": value, "timestamp": at}],
+					"user_preferences": [
+						{
+							"wa_id": "919800000205",
+							"category": "marketing_messages",
+							"value": value,
+							"timestamp": at,
+						}
+					],
 				},
 			)
 
@@ -190,8 +258,17 @@ class TestWebhook(FrappeTestCase):
 
 	def test_meta_error_131050_records_opt_out(self):
 		self.outbound("wamid.OPTOUT")
-		self.post(status("wamid.OPTOUT", "failed", 1764000000, errors=[{"code": 131050, "title": "User has stopped marketing messages"}]))
-		self.assertEqual(frappe.db.get_value("WhatsApp Consent", "+919800000201", "opt_out_source"), "Meta Error 131050")
+		self.post(
+			status(
+				"wamid.OPTOUT",
+				"failed",
+				1764000000,
+				errors=[{"code": 131050, "title": "User has stopped marketing messages"}],
+			)
+		)
+		self.assertEqual(
+			frappe.db.get_value("WhatsApp Consent", "+919800000201", "opt_out_source"), "Meta Error 131050"
+		)
 
 	def test_start_reply_opts_in_only_when_the_policy_says_so(self):
 		self.post(inbound("919800000206", {"type": "text", "text": {"body": "START"}}))
@@ -212,6 +289,8 @@ class TestWebhook(FrappeTestCase):
 		customer = make_customer("+919800000207")
 		self.post(inbound("919800000207", {"type": "text", "text": {"body": "Hello"}}))
 		self.assertEqual(
-			frappe.db.get_value("WhatsApp Message", {"phone": "+919800000207"}, ["contact_doctype", "contact_name"]),
+			frappe.db.get_value(
+				"WhatsApp Message", {"phone": "+919800000207"}, ["contact_doctype", "contact_name"]
+			),
 			("Customer", customer),
 		)

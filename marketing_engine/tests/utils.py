@@ -19,6 +19,8 @@ from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
 WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 SYSTEM_ACCOUNT = "_ME Test System"
 BUSINESS_ACCOUNT = "_ME Test Business"
+TEST_CUSTOMER_GROUP = "_ME Test Customer Group"
+TEST_TERRITORY = "_ME Test Territory"
 
 
 def sandbox_numbers() -> tuple[SimNumber, SimNumber]:
@@ -68,6 +70,28 @@ def configure_channel(base_url: str) -> dict:
 	return {"system": system, "business": business}
 
 
+def before_tests():
+	"""Complete ERPNext's setup on a fresh test site and make the groups a Customer needs."""
+	from erpnext.setup.utils import before_tests as erpnext_before_tests
+
+	erpnext_before_tests()
+	for doctype, name, parent in (
+		("Customer Group", TEST_CUSTOMER_GROUP, "All Customer Groups"),
+		("Territory", TEST_TERRITORY, "All Territories"),
+	):
+		if not frappe.db.exists(doctype, name):
+			doc = frappe.new_doc(doctype)
+			doc.update(
+				{
+					frappe.scrub(doctype) + "_name": name,
+					"parent_" + frappe.scrub(doctype): parent,
+					"is_group": 0,
+				}
+			)
+			doc.insert(ignore_permissions=True)
+	frappe.db.commit()
+
+
 def template_name(account: str, template: str) -> str:
 	return frappe.db.get_value("WhatsApp Template", {"account": account, "template_name": template})
 
@@ -83,8 +107,8 @@ def make_customer(mobile: str | None, name: str | None = None) -> str:
 			"doctype": "Customer",
 			"customer_name": name,
 			"customer_type": "Individual",
-			"customer_group": non_group("Customer Group"),
-			"territory": non_group("Territory"),
+			"customer_group": TEST_CUSTOMER_GROUP,
+			"territory": TEST_TERRITORY,
 		}
 	).insert(ignore_permissions=True)
 	if mobile:
@@ -110,7 +134,9 @@ def make_service_item() -> str:
 
 
 def make_sales_order(customer: str, rate: float = 75000, submit: bool = True):
-	company = frappe.defaults.get_defaults().get("company") or frappe.get_all("Company", pluck="name", limit=1)[0]
+	company = (
+		frappe.defaults.get_defaults().get("company") or frappe.get_all("Company", pluck="name", limit=1)[0]
+	)
 	order = frappe.get_doc(
 		{
 			"doctype": "Sales Order",
@@ -135,7 +161,12 @@ def webhook_request(method: str, body: bytes = b"", secret: str | None = None, *
 	if secret is not None:
 		headers[SIGNATURE_HEADER] = sign(body, secret)
 	environ = EnvironBuilder(
-		method=method, path=WEBHOOK_PATH, data=body, headers=headers, content_type="application/json", **kwargs
+		method=method,
+		path=WEBHOOK_PATH,
+		data=body,
+		headers=headers,
+		content_type="application/json",
+		**kwargs,
 	).get_environ()
 	frappe.local.request = Request(environ)
 	try:
@@ -165,7 +196,9 @@ class WebServer:
 			sys.executable, "-m", "frappe.utils.bench_helper", "frappe",
 			"--site", site, "serve", "--port", str(self.port), "--noreload",
 		]  # fmt: skip
-		log = open(os.path.join(get_bench_path(), "logs", f"marketing_engine_test_server_{self.port}.log"), "w")
+		log = open(
+			os.path.join(get_bench_path(), "logs", f"marketing_engine_test_server_{self.port}.log"), "w"
+		)
 		self.process = subprocess.Popen(
 			command, cwd=os.path.join(get_bench_path(), "sites"), stdout=log, stderr=subprocess.STDOUT
 		)
@@ -190,7 +223,9 @@ class WebServer:
 		return self.url + WEBHOOK_PATH
 
 
-def start_simulator(numbers: tuple[SimNumber, ...], webhook_url: str | None = None, **kwargs) -> GraphAPISimulator:
+def start_simulator(
+	numbers: tuple[SimNumber, ...], webhook_url: str | None = None, **kwargs
+) -> GraphAPISimulator:
 	for number in numbers:
 		number.webhook_url = webhook_url
 	return GraphAPISimulator(list(numbers), **kwargs).start()
