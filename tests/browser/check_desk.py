@@ -39,7 +39,9 @@ class Site:
 	def __init__(self, url: str, password: str):
 		self.url = url.rstrip("/")
 		self.http = requests.Session()
-		self.http.post(f"{self.url}/api/method/login", data={"usr": "Administrator", "pwd": password}).raise_for_status()
+		self.http.post(
+			f"{self.url}/api/method/login", data={"usr": "Administrator", "pwd": password}
+		).raise_for_status()
 
 	def call(self, method: str, **kwargs):
 		r = self.http.post(f"{self.url}/api/method/{method}", json=kwargs)
@@ -54,7 +56,9 @@ class Site:
 		return self.call("frappe.client.insert", doc=doc)
 
 	def first(self, doctype: str, filters: dict) -> str:
-		return self.call("frappe.client.get_list", doctype=doctype, filters=filters, limit_page_length=1)[0]["name"]
+		return self.call("frappe.client.get_list", doctype=doctype, filters=filters, limit_page_length=1)[0][
+			"name"
+		]
 
 
 def main():
@@ -74,7 +78,13 @@ def main():
 	for number, purpose in zip(numbers, ("System", "Business"), strict=True):
 		name = f"_ME Desk {purpose}"
 		if site.call("frappe.client.get_count", doctype="WhatsApp Account", filters={"name": name}):
-			site.call("frappe.client.set_value", doctype="WhatsApp Account", name=name, fieldname="base_url", value=sim.base_url)
+			site.call(
+				"frappe.client.set_value",
+				doctype="WhatsApp Account",
+				name=name,
+				fieldname="base_url",
+				value=sim.base_url,
+			)
 		else:
 			site.call(
 				"frappe.client.insert",
@@ -94,10 +104,25 @@ def main():
 	customer_group = site.first("Customer Group", {"is_group": 0})
 	territory = site.first("Territory", {"is_group": 0})
 	customer = site.upsert(
-		{"doctype": "Customer", "name": "_ME Desk Asha Rao", "customer_name": "_ME Desk Asha Rao", "customer_group": customer_group, "territory": territory, "mobile_no": PHONE}
+		{
+			"doctype": "Customer",
+			"name": "_ME Desk Asha Rao",
+			"customer_name": "_ME Desk Asha Rao",
+			"customer_group": customer_group,
+			"territory": territory,
+			"mobile_no": PHONE,
+		}
 	)["name"]
 	item = site.upsert(
-		{"doctype": "Item", "name": "_ME Desk Wedding Shoot", "item_code": "_ME Desk Wedding Shoot", "item_name": "Wedding Shoot", "item_group": site.first("Item Group", {"is_group": 0}), "stock_uom": "Nos", "is_stock_item": 0}
+		{
+			"doctype": "Item",
+			"name": "_ME Desk Wedding Shoot",
+			"item_code": "_ME Desk Wedding Shoot",
+			"item_name": "Wedding Shoot",
+			"item_group": site.first("Item Group", {"is_group": 0}),
+			"stock_uom": "Nos",
+			"is_stock_item": 0,
+		}
 	)["name"]
 	order = site.call(
 		"frappe.client.insert",
@@ -145,7 +170,9 @@ def main():
 		page.wait_for_timeout(2000)
 		shot("templates-list")
 
-		template = site.first("WhatsApp Template", {"account": "_ME Desk System", "template_name": "booking_confirmation"})
+		template = site.first(
+			"WhatsApp Template", {"account": "_ME Desk System", "template_name": "booking_confirmation"}
+		)
 		settings = site.call("frappe.client.get", doctype="Marketing Settings", name="Marketing Settings")
 		settings.update(
 			default_system_account="_ME Desk System",
@@ -160,11 +187,16 @@ def main():
 		open_form(f"sales-order/{order['name']}")
 		page.get_by_role("button", name="Send WhatsApp").click()
 		page.get_by_text("Booking Confirmation", exact=True).click()
-		page.wait_for_selector("text=Booking confirmation", timeout=15000)
+		page.locator(".desk-alert", has_text="Booking confirmation").wait_for(timeout=15000)
 		shot("sales-order-confirmation-sent")
 
 		time.sleep(3)  # the simulator's status webhooks: sent, delivered, read
-		message = site.call("frappe.client.get_list", doctype="WhatsApp Message", filters={"reference_name": order["name"]}, fields=["name", "status"])[0]
+		message = site.call(
+			"frappe.client.get_list",
+			doctype="WhatsApp Message",
+			filters={"reference_name": order["name"]},
+			fields=["name", "status"],
+		)[0]
 		open_form(f"whatsapp-message/{message['name']}")
 		shot("whatsapp-message-read")
 		page.goto(f"{site.url}/app/whatsapp-message")
@@ -178,7 +210,7 @@ def main():
 		shot("consent-opted-out-by-button")
 
 		open_form(f"customer/{customer}")
-		page.get_by_text("Connections", exact=True).first.click()
+		page.get_by_role("tab", name="Connections").click()
 		page.wait_for_timeout(1500)
 		shot("customer-connections")
 		browser.close()

@@ -37,6 +37,7 @@ class WhatsAppAccount(Document):
 		phone_number_id: DF.Data
 		purpose: DF.Literal["System", "Business"]
 		quality_rating: DF.Data | None
+		request_timeout: DF.Float
 		waba_id: DF.Data
 		webhook_verify_token: DF.Data | None
 
