@@ -59,12 +59,15 @@ def apply_status(event: StatusUpdate) -> None:
 		error = errors.from_webhook_error(event.errors[0])
 		changes.update(error_code=error.code, error_title=error.title, error_detail=error.details)
 		if error.action is errors.Action.OPT_OUT:
-			record_opt_out(row.phone, OptOutSource.META_ERROR, at, str(error), row.name)
+			contact = (row.contact_doctype, row.contact_name) if row.contact_name else find_contact(row.phone)
+			record_opt_out(
+				row.phone, OptOutSource.META_ERROR, at, str(error), row.name, consent_links(contact)
+			)
 	frappe.db.set_value("WhatsApp Message", row.name, changes)
 
 
 def _lock_message(message_id: str, callback_data: str | None):
-	fields = "name, status, message_id, phone, sent_at, delivered_at, read_at, failed_at"
+	fields = "name, status, message_id, phone, contact_doctype, contact_name, sent_at, delivered_at, read_at, failed_at"
 	rows = frappe.db.sql(
 		f"select {fields} from `tabWhatsApp Message` where message_id=%s for update", message_id, as_dict=True
 	)
@@ -115,12 +118,11 @@ def store_inbound(account: str, event: InboundMessage) -> None:
 	else:
 		intent = intent_of_text(event.text, settings.stop_words, settings.start_words)
 		source = OptOutSource.STOP_KEYWORD
+	links = consent_links(contact)
 	if intent is Intent.OPT_OUT:
-		record_opt_out(phone, source, at, event.text, message.name)
+		record_opt_out(phone, source, at, event.text, message.name, links)
 	elif intent is Intent.OPT_IN and settings.start_reply_opts_in:
-		record_opt_in(
-			phone, OptInSource.INBOUND_MESSAGE, at, event.text, message.name, _consent_links(contact)
-		)
+		record_opt_in(phone, OptInSource.INBOUND_MESSAGE, at, event.text, message.name, links)
 
 
 def apply_preference(event: PreferenceUpdate) -> None:
@@ -129,11 +131,12 @@ def apply_preference(event: PreferenceUpdate) -> None:
 		return
 	phone = from_wa_id(event.wa_id)
 	at = _local(event.timestamp)
+	links = consent_links(find_contact(phone))
 	if intent is Intent.OPT_OUT:
-		record_opt_out(phone, OptOutSource.META_PREFERENCE, at, event.detail)
+		record_opt_out(phone, OptOutSource.META_PREFERENCE, at, event.detail, links=links)
 	else:
 		# The user chose, in WhatsApp itself, to hear from this business again.
-		record_opt_in(phone, OptInSource.META_PREFERENCE, at, event.detail)
+		record_opt_in(phone, OptInSource.META_PREFERENCE, at, event.detail, links=links)
 
 
 def find_contact(phone: str) -> tuple[str, str] | None:
@@ -151,7 +154,7 @@ def find_contact(phone: str) -> tuple[str, str] | None:
 	return None
 
 
-def _consent_links(contact: tuple[str, str] | None) -> dict:
+def consent_links(contact: tuple[str, str] | None) -> dict:
 	if not contact:
 		return {}
 	return {{"Customer": "customer", "Contact": "contact", "Lead": "lead"}[contact[0]]: contact[1]}

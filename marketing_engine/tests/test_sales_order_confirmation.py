@@ -43,8 +43,9 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		):
 			frappe.delete_doc("WhatsApp Message", name, force=True, ignore_permissions=True)
 		settings = frappe.get_single("Marketing Settings")
-		for field in ("default_system_account", "default_business_account", "booking_confirmation_template"):
-			settings.set(field, cls.settings_before.get(field))
+		for df in settings.meta.fields:
+			if df.fieldtype not in ("Section Break", "Column Break", "Table"):
+				settings.set(df.fieldname, cls.settings_before.get(df.fieldname))
 		settings.booking_confirmation_variables = []
 		settings.flags.ignore_mandatory = True
 		settings.save(ignore_permissions=True)

@@ -131,11 +131,19 @@ class TestWebhook(FrappeTestCase):
 			self.assertEqual(self.post(body).status_code, 400, body)
 
 	def test_disabled_account_secret_is_not_trusted(self):
-		frappe.db.set_value("WhatsApp Account", SYSTEM_ACCOUNT, "enabled", 0)
+		account = frappe.get_doc("WhatsApp Account", SYSTEM_ACCOUNT)
+		account.app_secret = "secret-of-this-account-only"
+		account.save()
+		body = status("wamid.X", "read", 1764000000)
+		self.assertEqual(self.post(body, "secret-of-this-account-only").status_code, 200)
+		account.enabled = 0
+		account.save()
 		try:
-			self.assertEqual(self.post(status("wamid.X", "read", 1764000000)).status_code, 403)
+			self.assertEqual(self.post(body, "secret-of-this-account-only").status_code, 403)
 		finally:
-			frappe.db.set_value("WhatsApp Account", SYSTEM_ACCOUNT, "enabled", 1)
+			account.reload()
+			account.update({"enabled": 1, "app_secret": self.system_secret})
+			account.save()
 
 	# -- status ordering ------------------------------------------------------------------
 	def test_late_older_status_never_overwrites_newer(self):

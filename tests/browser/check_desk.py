@@ -187,7 +187,9 @@ def main():
 		open_form(f"sales-order/{order['name']}")
 		page.get_by_role("button", name="Send WhatsApp").click()
 		page.get_by_text("Booking Confirmation", exact=True).click()
-		page.locator(".desk-alert", has_text="Booking confirmation").wait_for(timeout=15000)
+		alert = page.locator(".desk-alert", has_text="Booking confirmation handed to WhatsApp")
+		alert.wait_for(timeout=15000)
+		page.wait_for_timeout(1000)  # the alert slides in from the right
 		shot("sales-order-confirmation-sent")
 
 		time.sleep(3)  # the simulator's status webhooks: sent, delivered, read
@@ -210,7 +212,7 @@ def main():
 		shot("consent-opted-out-by-button")
 
 		open_form(f"customer/{customer}")
-		page.get_by_role("tab", name="Connections").click()
+		page.get_by_role("tab", name="Dashboard").click()  # Customer keeps its connections there
 		page.wait_for_timeout(1500)
 		shot("customer-connections")
 		browser.close()

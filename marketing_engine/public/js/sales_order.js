@@ -23,11 +23,13 @@ frappe.ui.form.on("Sales Order", {
 							});
 						} else {
 							frappe.show_alert({
-								message: __("Booking confirmation {0}: {1}", [__(message.status), link]),
+								message: __("Booking confirmation handed to WhatsApp ({0}): {1}", [
+									__(message.status),
+									link,
+								]),
 								indicator: "green",
 							});
 						}
-						frm.reload_doc();
 					}),
 			__("Send WhatsApp")
 		);

@@ -119,13 +119,16 @@ def record_opt_out(
 	at: datetime | None = None,
 	detail: str | None = None,
 	message: str | None = None,
+	links: dict | None = None,
 ) -> "WhatsAppConsent":
-	consent = _get_or_create(phone)
+	consent = _get_or_create(phone, links)
 	_apply(consent, "Opt-out", source.value, at or now_datetime(), detail, message)
 	return consent
 
 
 def _get_or_create(phone: str, links: dict | None = None) -> "WhatsAppConsent":
+	"""The consent record of ``phone``, linked to the Customer, Contact or Lead in ``links``
+	(``{"customer": ...}``) where it has no such link yet."""
 	consent = get_consent(phone)
 	if consent is None:
 		consent = frappe.get_doc({"doctype": "WhatsApp Consent", "phone": phone, **(links or {})})
