@@ -21,11 +21,25 @@ override_doctype_dashboards = {
 	"Contact": "marketing_engine.dashboards.contact",
 }
 
+doc_events = {
+	"Customer": {"validate": "marketing_engine.numbers.set_whatsapp_number"},
+	"Lead": {"validate": "marketing_engine.numbers.set_whatsapp_number"},
+	"Contact": {
+		"validate": "marketing_engine.numbers.set_whatsapp_number",
+		"on_update": "marketing_engine.numbers.sync_customers_of_contact",
+	},
+}
+
+scheduler_events = {
+	"daily_long": ["marketing_engine.numbers.backfill"],
+}
+
 # Installation
 # ------------
 before_install = "marketing_engine.install.before_install"
 after_install = "marketing_engine.install.after_install"
 after_migrate = "marketing_engine.install.after_migrate"
+before_uninstall = "marketing_engine.install.before_uninstall"
 
 # Testing
 # -------

@@ -1,5 +1,7 @@
 import frappe
 
+from marketing_engine.numbers import backfill, delete_derived_custom_fields, make_custom_fields
+
 ROLES = ("Marketing Manager", "Marketing User")
 
 
@@ -11,10 +13,17 @@ def before_install():
 def after_install():
 	ensure_roles()
 	set_default_settings()
+	make_custom_fields()
+	backfill()
 
 
 def after_migrate():
 	ensure_roles()
+	make_custom_fields()
+
+
+def before_uninstall():
+	delete_derived_custom_fields()
 
 
 def ensure_roles():
