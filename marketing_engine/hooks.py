@@ -31,6 +31,7 @@ doc_events = {
 }
 
 scheduler_events = {
+	"cron": {"* * * * *": ["marketing_engine.dispatch.maintain_campaigns"]},
 	"daily_long": ["marketing_engine.numbers.backfill"],
 }
 

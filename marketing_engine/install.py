@@ -1,5 +1,8 @@
 import frappe
 
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
+	ship_published_rate_card,
+)
 from marketing_engine.numbers import backfill, delete_derived_custom_fields, make_custom_fields
 
 ROLES = ("Marketing Manager", "Marketing User")
@@ -14,12 +17,16 @@ def after_install():
 	ensure_roles()
 	set_default_settings()
 	make_custom_fields()
+	add_indexes()
+	ship_published_rate_card()
 	backfill()
 
 
 def after_migrate():
 	ensure_roles()
 	make_custom_fields()
+	add_indexes()
+	ship_published_rate_card()
 
 
 def before_uninstall():
@@ -40,3 +47,21 @@ def set_default_settings():
 		settings.default_country = "India"
 	settings.flags.ignore_mandatory = True
 	settings.save(ignore_permissions=True)
+
+
+# Covering indexes for segment rules and campaign sends. Measured over 100,000 customers (see the
+# README's benchmarks): with them the seed's segments evaluate in well under a second.
+INDEXES = {
+	"Sales Invoice": {"me_customer_spend": ["customer", "docstatus", "is_return", "base_grand_total"]},
+	"Sales Order": {"me_customer_booking": ["customer", "docstatus", "transaction_date"]},
+	"Sales Order Item": {"me_item_group_parent": ["item_group", "parent"]},
+	"Address": {"me_city": ["city"], "me_state": ["state"]},
+	"Dynamic Link": {"me_link": ["link_doctype", "link_name", "parenttype"]},
+	"WhatsApp Message": {"me_campaign_status": ["campaign", "status", "next_attempt_at"]},
+}
+
+
+def add_indexes():
+	for doctype, indexes in INDEXES.items():
+		for name, columns in indexes.items():
+			frappe.db.add_index(doctype, columns, name)

@@ -71,3 +71,35 @@ def simulator(number, receiver):
 	number.webhook_url = receiver.url
 	with GraphAPISimulator([number], {number.waba_id: sandbox_templates()}, status_delay=0.01) as sim:
 		yield sim
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+	"""A real Redis server on a free port for the session (Debian's redis-server)."""
+	import shutil
+	import socket
+	import subprocess
+	import time
+
+	import redis
+
+	binary = shutil.which("redis-server")
+	if not binary:
+		pytest.fail("redis-server is not installed (apt-get install redis-server); .ci/run installs it")
+	with socket.socket() as s:
+		s.bind(("127.0.0.1", 0))
+		port = s.getsockname()[1]
+	process = subprocess.Popen(
+		[binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+		stdout=subprocess.DEVNULL,
+	)
+	client = redis.Redis(port=port)
+	for _ in range(100):
+		try:
+			client.ping()
+			break
+		except redis.ConnectionError:
+			time.sleep(0.05)
+	yield client
+	process.terminate()
+	process.wait(timeout=10)

@@ -1,0 +1,269 @@
+"""Audiences: who a segment or a campaign reaches, evaluated in SQL on live ERPNext data.
+
+A dynamic segment is a condition on Customer, built from its rules (see
+:mod:`marketing_engine.engine.segment_rules`). A static segment is its Segment Member rows. An
+audience is the union of the included segments, less everyone in an excluded segment (by number,
+or by record when there is no number). Every member then gets exactly one outcome:
+
+- ``eligible``, or excluded because of ``no_number``, ``invalid_number``, ``duplicate`` (the
+  number already came up for someone earlier), ``opted_out`` or ``no_consent`` (the last two only
+  for marketing, which needs a recorded opt-in).
+
+Counting, sampling and the campaign snapshot all read the same classified query, so the preview
+and what is sent cannot disagree. Nothing is copied in advance: each use reads current data.
+"""
+
+from dataclasses import dataclass, field
+
+import frappe
+from frappe import _
+from frappe.utils import getdate, nowdate
+
+from marketing_engine.engine import segment_rules
+from marketing_engine.engine.segment_rules import Rule, RuleError
+
+REASONS = {
+	"eligible": _("Eligible"),
+	"no_number": _("No mobile number"),
+	"invalid_number": _("Invalid mobile number"),
+	"duplicate": _("Duplicate number"),
+	"opted_out": _("Opted out of WhatsApp marketing"),
+	"no_consent": _("No recorded WhatsApp marketing opt-in"),
+}
+EXCLUSION_ORDER = ("no_number", "invalid_number", "duplicate", "opted_out", "no_consent")
+
+
+@dataclass
+class Audience:
+	"""A parametrised query with the columns ``contact_doctype, contact_name, display_name,
+	raw_phone, phone, region, reason`` (one row per member)."""
+
+	sql: str
+	params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Preview:
+	eligible: int
+	excluded: dict[str, int]
+	sample: list[dict]
+
+	@property
+	def total(self) -> int:
+		return self.eligible + sum(self.excluded.values())
+
+	def as_dict(self) -> dict:
+		return {
+			"eligible": self.eligible,
+			"total": self.total,
+			"excluded": [
+				{"reason": r, "label": REASONS[r], "count": self.excluded.get(r, 0)}
+				for r in EXCLUSION_ORDER
+				if self.excluded.get(r)
+			],
+			"sample": self.sample,
+		}
+
+
+# -- segments ----------------------------------------------------------------------------------
+def segment_members_sql(segment, params: dict, key: str) -> str:
+	"""The members of one segment as ``contact_doctype, contact_name, display_name, raw_phone,
+	phone, region``; ``key`` keeps parameter names of several segments apart."""
+	if segment.segment_type == "Static":
+		params[key] = segment.name
+		return f"""select
+				case when m.customer is not null and m.customer != '' then 'Customer'
+					when m.contact is not null and m.contact != '' then 'Contact'
+					when m.lead is not null and m.lead != '' then 'Lead'
+					else 'Segment Member' end as contact_doctype,
+				coalesce(nullif(m.customer, ''), nullif(m.contact, ''), nullif(m.lead, ''), m.name) as contact_name,
+				m.member_name as display_name, m.phone as raw_phone, m.phone as phone, m.region as region
+			from `tabSegment Member` m where m.segment = %({key})s"""
+	condition = rules_condition(rules_of(segment), params, key)
+	return f"""select 'Customer' as contact_doctype, c.name as contact_name,
+			c.customer_name as display_name, c.mobile_no as raw_phone,
+			c.whatsapp_number as phone, c.whatsapp_region as region
+		from `tabCustomer` c where c.disabled = 0 and ({condition})"""
+
+
+def rules_of(segment) -> list[Rule]:
+	rules = [
+		Rule(
+			criterion=row.criterion,
+			operator=row.operator,
+			value=row.value,
+			value_to=row.value_to,
+			negate=bool(row.negate),
+			group=row.rule_group or 1,
+			booked_from=getdate(row.booked_from) if row.booked_from else None,
+			booked_to=getdate(row.booked_to) if row.booked_to else None,
+			booked_months_ago=row.booked_months_ago or None,
+			row=row.idx,
+		)
+		for row in segment.rules
+	]
+	for rule in rules:
+		segment_rules.check(rule)
+	return rules
+
+
+def rules_condition(rules: list[Rule], params: dict, key: str) -> str:
+	"""SQL for Customer ``c``: OR over rule groups of AND-ed rules. No rules: every customer."""
+	if not rules:
+		return "1=1"
+	groups = []
+	for g, group in enumerate(segment_rules.groups(rules)):
+		parts = []
+		for r, rule in enumerate(group):
+			condition = rule_condition(rule, params, f"{key}_{g}_{r}")
+			# coalesce: a rule on a missing value (no birthday) is false, and so is its negation's
+			# opposite; NOT NULL would silently drop the customer from both.
+			parts.append(f"not coalesce(({condition}), 0)" if rule.negate else f"coalesce(({condition}), 0)")
+		groups.append("(" + " and ".join(parts) + ")")
+	return " or ".join(groups)
+
+
+def rule_condition(rule: Rule, params: dict, key: str) -> str:
+	def param(suffix: str, value) -> str:
+		params[f"{key}_{suffix}"] = value
+		return f"%({key}_{suffix})s"
+
+	criterion, op = rule.criterion, rule.operator
+	if criterion == "Lifetime Spend":
+		having = _compare("sum(si.base_grand_total)", op, rule, segment_rules.parse_amount, param)
+		return f"""c.name in (select si.customer from `tabSales Invoice` si
+			where si.docstatus = 1 and si.is_return = 0 group by si.customer having {having})"""
+	if criterion == "Customer Group":
+		return (
+			f"c.customer_group in ({_subtree('Customer Group', segment_rules.split_list(rule.value), param)})"
+		)
+	if criterion == "Booked Item Group":
+		groups = _subtree("Item Group", segment_rules.split_list(rule.value), param)
+		window = ""
+		if rule.booked_from:
+			window += f" and so.transaction_date >= {param('from', rule.booked_from)}"
+		if rule.booked_to:
+			window += f" and so.transaction_date <= {param('to', rule.booked_to)}"
+		if rule.booked_months_ago:
+			cutoff = segment_rules.add_months(getdate(nowdate()), -int(rule.booked_months_ago))
+			window += f" and so.transaction_date <= {param('cutoff', cutoff)}"
+		return f"""c.name in (select so.customer from `tabSales Order Item` soi
+			join `tabSales Order` so on so.name = soi.parent
+			where soi.item_group in ({groups}) and so.docstatus = 1{window})"""
+	if criterion in ("City", "State"):
+		column = "a.city" if criterion == "City" else "a.state"
+		values = param("values", segment_rules.split_list(rule.value))
+		# The customer's primary address; without one, an address linked to it and marked primary.
+		return f"""(c.customer_primary_address in (select a.name from `tabAddress` a where {column} in {values})
+			or (ifnull(c.customer_primary_address, '') = '' and c.name in (
+				select dl.link_name from `tabDynamic Link` dl join `tabAddress` a on a.name = dl.parent
+				where dl.parenttype = 'Address' and dl.link_doctype = 'Customer'
+				and a.is_primary_address = 1 and {column} in {values})))"""
+	if criterion in ("First Booking Date", "Last Booking Date"):
+		aggregate = (
+			"min(so.transaction_date)" if criterion == "First Booking Date" else "max(so.transaction_date)"
+		)
+		having = _compare_date(aggregate, op, rule, param)
+		return f"""c.name in (select so.customer from `tabSales Order` so where so.docstatus = 1
+			group by so.customer having {having})"""
+	if criterion == "Customer Since":
+		return _compare_date("date(c.creation)", op, rule, param)
+	if criterion == "Birthday Month":
+		return f"month(c.birthday) in {param('months', segment_rules.parse_month_names(rule.value))}"
+	raise RuleError(f"Unknown criterion {criterion!r}")
+
+
+def _compare(expression: str, op: str, rule: Rule, parse, param) -> str:
+	if op == "between":
+		return f"{expression} between {param('low', parse(rule.value))} and {param('high', parse(rule.value_to))}"
+	return f"{expression} {op} {param('value', parse(rule.value))}"
+
+
+def _compare_date(expression: str, op: str, rule: Rule, param) -> str:
+	if op in ("more than months ago", "within last months"):
+		cutoff = segment_rules.add_months(getdate(nowdate()), -segment_rules.parse_months(rule.value))
+		sign = "<=" if op == "more than months ago" else ">="
+		return f"{expression} {sign} {param('cutoff', cutoff)}"
+	if op == "between":
+		low, high = segment_rules.parse_date(rule.value), segment_rules.parse_date(rule.value_to)
+		return f"{expression} between {param('low', low)} and {param('high', high)}"
+	sign = "<" if op == "before" else ">"
+	return f"{expression} {sign} {param('value', segment_rules.parse_date(rule.value))}"
+
+
+def _subtree(doctype: str, names: list[str], param) -> str:
+	"""A nested-set subquery: the named groups and every group below them."""
+	bounds = frappe.get_all(doctype, filters={"name": ("in", names)}, fields=["name", "lft", "rgt"])
+	missing = set(names) - {b.name for b in bounds}
+	if missing:
+		raise RuleError(_("{0} not found: {1}").format(doctype, ", ".join(sorted(missing))))
+	table = f"`tab{doctype}`"
+	ranges = " or ".join(
+		f"(g.lft >= {param(f'lft{i}', b.lft)} and g.rgt <= {param(f'rgt{i}', b.rgt)})"
+		for i, b in enumerate(bounds)
+	)
+	return f"select g.name from {table} g where {ranges}"
+
+
+# -- audiences ---------------------------------------------------------------------------------
+def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bool = True) -> Audience:
+	"""The classified members of the ``include`` segments less the ``exclude`` segments."""
+	if not include:
+		raise RuleError(_("Choose at least one segment to include"))
+	params: dict = {}
+	union = " union all ".join(
+		f"select {i} as source_order, s{i}.* from ({segment_members_sql(frappe.get_doc('Segment', name), params, f's{i}')}) s{i}"
+		for i, name in enumerate(include)
+	)
+	excluded = ""
+	if exclude:
+		parts = " union all ".join(
+			f"select x{i}.contact_doctype, x{i}.contact_name, x{i}.phone from ("
+			f"{segment_members_sql(frappe.get_doc('Segment', name), params, f'x{i}')}) x{i}"
+			for i, name in enumerate(exclude)
+		)
+		excluded = f"""where not exists (select 1 from ({parts}) x
+			where (x.phone is not null and x.phone != '' and x.phone = u.phone)
+			or (x.contact_doctype = u.contact_doctype and x.contact_name = u.contact_name))"""
+	consent = (
+		"""when wc.status = 'Opted Out' then 'opted_out'
+			when wc.status is null or wc.status != 'Opted In' then 'no_consent'"""
+		if marketing
+		else ""
+	)
+	sql = f"""select a.contact_doctype, a.contact_name, a.display_name, a.raw_phone, a.phone, a.region,
+			case when ifnull(a.raw_phone, '') = '' then 'no_number'
+				when ifnull(a.phone, '') = '' then 'invalid_number'
+				when a.number_rank > 1 then 'duplicate'
+				{consent}
+				else 'eligible' end as reason
+		from (
+			select u.*, row_number() over (
+				partition by coalesce(nullif(u.phone, ''), concat(u.contact_doctype, ':', u.contact_name))
+				order by u.source_order, u.contact_name) as number_rank
+			from ({union}) u {excluded}
+		) a
+		left join `tabWhatsApp Consent` wc on wc.name = a.phone"""
+	return Audience(sql, params)
+
+
+def preview(audience: Audience, sample_size: int = 10) -> Preview:
+	counts = frappe.db.sql(
+		f"select reason, count(*) from ({audience.sql}) classified group by reason", audience.params
+	)
+	by_reason = {reason: count for reason, count in counts}
+	sample = frappe.db.sql(
+		f"""select contact_doctype, contact_name, display_name, phone, region
+		from ({audience.sql}) classified where reason = 'eligible' order by contact_name limit {int(sample_size)}""",
+		audience.params,
+		as_dict=True,
+	)
+	return Preview(by_reason.pop("eligible", 0), by_reason, sample)
+
+
+def eligible_by_region(audience: Audience) -> dict[str | None, int]:
+	rows = frappe.db.sql(
+		f"select region, count(*) from ({audience.sql}) classified where reason = 'eligible' group by region",
+		audience.params,
+	)
+	return {region: count for region, count in rows}

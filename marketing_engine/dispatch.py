@@ -1,0 +1,607 @@
+"""Sending a campaign: snapshot the audience, then background jobs send it at the number's rate.
+
+Why it is built this way:
+
+- **One WhatsApp Message row per recipient**, written by one ``INSERT ... SELECT`` at send time
+  (the snapshot). Eligible recipients start Pending; excluded ones are Skipped with the reason,
+  so every member of the audience ends Sent, Failed or Skipped, never silently dropped.
+- **Jobs claim small batches** (``SELECT ... FOR UPDATE SKIP LOCKED``), so any number of jobs,
+  duplicates included, share the work without two of them holding the same row.
+- **A job sends a batch from a pool of threads**, paced by a Redis rate limiter shared by all
+  jobs: an RQ job per message would spend more time starting than sending (Meta allows 80 msg/s).
+  Threads only talk HTTP; the job's own thread does every database write.
+- **Nobody is messaged twice.** A claimed row is Queued before any request; right before its
+  request, its name goes into a Redis set of started sends for the claim. When a job dies, rows it
+  never started go back to Pending; rows it started wait for Meta's status webhook, which finds
+  them by ``biz_opaque_callback_data``, and fail with that reason if none comes: a resend could
+  reach someone a second time.
+"""
+
+import math
+import mimetypes
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import frappe
+import redis
+from frappe import _
+from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
+
+from marketing_engine.audience import REASONS, build_audience
+from marketing_engine.engine import errors
+from marketing_engine.engine.client import CloudAPIClient
+from marketing_engine.engine.consent import OptOutSource
+from marketing_engine.engine.routing import quiet_hours_end
+from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, build_send_payload, render
+from marketing_engine.engine.throttle import RedisRateLimiter
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
+from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_out
+
+QUEUE = "long"
+MAX_THREADS_PER_JOB = 64
+MAX_ATTEMPTS = 6
+STALE_CLAIM_SECONDS = 120
+UNKNOWN_OUTCOME_SECONDS = 15 * 60
+PROGRESS_EVERY_SECONDS = 1.0
+RECIPIENT_FIELDS = (
+	"customer_name",
+	"first_name",
+	"last_booking_date",
+	"city",
+	"lifetime_spend",
+	"phone",
+	"campaign",
+)
+
+
+# -- snapshot ----------------------------------------------------------------------------------
+def snapshot(campaign) -> int:
+	"""Write one WhatsApp Message per audience member, in one statement. Idempotent: a campaign
+	that has rows already is left as it is (a second start, a duplicate job)."""
+	frappe.db.sql("select name from `tabWhatsApp Campaign` where name=%s for update", campaign.name)
+	if frappe.db.exists("WhatsApp Message", {"campaign": campaign.name}):
+		return frappe.db.count("WhatsApp Message", {"campaign": campaign.name})
+	template = frappe.get_cached_doc("WhatsApp Template", campaign.template)
+	include = [row.segment for row in campaign.segments if not row.exclude]
+	exclude = [row.segment for row in campaign.segments if row.exclude]
+	audience = build_audience(include, exclude, marketing=template.category == "MARKETING")
+	reason_text = " ".join(
+		f"when %(reason_{code})s then %(text_{code})s" for code in REASONS if code != "eligible"
+	)
+	params = {
+		**audience.params,
+		"prefix": f"{frappe.generate_hash(length=8)}-",
+		"user": frappe.session.user,
+		"account": campaign.account,
+		"template": campaign.template,
+		"category": template.category,
+		"campaign": campaign.name,
+		**{f"reason_{code}": code for code in REASONS},
+		**{f"text_{code}": str(text) for code, text in REASONS.items()},
+	}
+	frappe.db.sql(
+		f"""insert into `tabWhatsApp Message` (name, creation, modified, owner, modified_by, docstatus, idx,
+			direction, status, phone, region, account, template, category, campaign,
+			contact_doctype, contact_name, error_title, error_detail, attempts)
+		select concat(%(prefix)s, lpad(row_number() over (order by a.reason != 'eligible', a.contact_name), 7, '0')),
+			now(6), now(6), %(user)s, %(user)s, 0, 0,
+			'Outbound', if(a.reason = 'eligible', 'Pending', 'Skipped'),
+			if(a.reason = 'eligible', a.phone, null), a.region, %(account)s, %(template)s, %(category)s,
+			%(campaign)s, a.contact_doctype, a.contact_name,
+			case a.reason {reason_text} else null end,
+			if(a.reason in ('invalid_number', 'duplicate'), a.raw_phone, null), 0
+		from ({audience.sql}) a""",
+		params,
+	)
+	return frappe.db.count("WhatsApp Message", {"campaign": campaign.name})
+
+
+def start(campaign) -> None:
+	"""Snapshot the audience (once) and set jobs sending."""
+	total = snapshot(campaign)
+	frappe.db.set_value(
+		"WhatsApp Campaign",
+		campaign.name,
+		{"status": "Sending", "status_reason": "", "total_recipients": total, "started_at": now_datetime()},
+	)
+	frappe.db.commit()
+	update_counters(campaign.name)
+	enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1)
+
+
+def enqueue_jobs(campaign: str, jobs: int) -> None:
+	for worker in range(1, jobs + 1):
+		frappe.enqueue(
+			"marketing_engine.dispatch.run_campaign",
+			queue=QUEUE,
+			timeout=24 * 3600,
+			job_id=f"whatsapp-campaign::{frappe.local.site}::{campaign}::{worker}",
+			deduplicate=True,
+			enqueue_after_commit=True,
+			campaign=campaign,
+			worker=worker,
+		)
+
+
+# -- the job -----------------------------------------------------------------------------------
+class CampaignSender:
+	"""One job's view of a campaign: what to send and how, loaded once."""
+
+	def __init__(self, campaign_name: str, worker: int):
+		self.name = campaign_name
+		self.worker = worker
+		self.campaign = frappe.get_doc("WhatsApp Campaign", campaign_name)
+		self.account = frappe.get_doc("WhatsApp Account", self.campaign.account)
+		self.spec = frappe.get_doc("WhatsApp Template", self.campaign.template).to_spec()
+		self.marketing = self.spec.category == "MARKETING"
+		self.header = media_header(self.campaign, self.account, self.spec)
+		rate = max(1, cint(self.account.messages_per_second) or 80)
+		self.threads = max(4, min(MAX_THREADS_PER_JOB, math.ceil(rate / 2)))
+		self.batch_size = self.threads * 2
+		self.redis = plain_redis()
+		self.limiter = RedisRateLimiter(
+			self.redis,
+			f"{frappe.local.site}:whatsapp-rate:{self.account.phone_number_id}",
+			rate,
+			max_wait=2.0,
+		)
+		self.client_args = dict(
+			access_token=self.account.get_password("access_token", raise_exception=False) or "",
+			phone_number_id=self.account.phone_number_id,
+			waba_id=self.account.waba_id,
+			base_url=self.account.base_url,
+			api_version=self.account.api_version,
+			timeout=(5, flt(self.account.request_timeout) or 30),
+		)
+		self._local = threading.local()
+
+	def client(self) -> CloudAPIClient:
+		if not hasattr(self._local, "client"):
+			self._local.client = CloudAPIClient(**self.client_args)
+		return self._local.client
+
+	def send(self, claim: str, row: dict, payload: dict):
+		"""In a pool thread: wait for a slot, mark the send as started, send. No database here."""
+		if not self.limiter.acquire():
+			return "later", None
+		self.redis.sadd(started_key(claim), row["name"])
+		try:
+			return "sent", self.client().send_payload(payload)
+		except errors.MetaError as e:
+			return "error", e
+
+
+def run_campaign(campaign: str, worker: int = 1) -> None:
+	"""The background job: claim, send, record, until nothing is due or the campaign stops."""
+	sender = CampaignSender(campaign, worker)
+	last_progress = 0.0
+	with ThreadPoolExecutor(max_workers=sender.threads, thread_name_prefix="whatsapp-send") as pool:
+		while True:
+			frappe.db.commit()  # a fresh snapshot: see pauses and cancels made by others
+			if frappe.db.get_value("WhatsApp Campaign", campaign, "status") != "Sending":
+				break
+			waiting_until = quiet_hours_now()
+			if waiting_until:
+				frappe.db.set_value(
+					"WhatsApp Campaign",
+					campaign,
+					"status_reason",
+					_("Quiet hours: sending resumes at {0}").format(waiting_until.strftime("%H:%M")),
+				)
+				frappe.db.commit()
+				break
+			claim, rows = claim_batch(campaign, sender.batch_size)
+			if not rows:
+				break
+			rows = skip_withdrawn_consent(rows) if sender.marketing else rows
+			stop = send_batch(sender, pool, claim, rows)
+			if stop:
+				stop_campaign(campaign, stop)
+				break
+			if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
+				update_counters(campaign)
+				last_progress = time.monotonic()
+	update_counters(campaign)
+	finish_if_done(campaign)
+
+
+def claim_batch(campaign: str, size: int) -> tuple[str, list[dict]]:
+	claim = frappe.generate_hash(length=16)
+	names = frappe.db.sql(
+		"""select name from `tabWhatsApp Message`
+		where campaign=%s and status='Pending' and (next_attempt_at is null or next_attempt_at <= %s)
+		order by name limit %s for update skip locked""",
+		(campaign, now_datetime(), size),
+		pluck=True,
+	)
+	if not names:
+		frappe.db.commit()
+		return claim, []
+	frappe.db.sql(
+		"""update `tabWhatsApp Message` set status='Queued', claimed_by=%s, attempts=attempts+1, modified=%s
+		where name in %s""",
+		(claim, now_datetime(), names),
+	)
+	frappe.db.commit()
+	# The claim exists in Redis before any send starts: recovery trusts the started set only then.
+	plain_redis().set(claim_key(claim), campaign, ex=7 * 24 * 3600)
+	rows = frappe.db.sql(
+		"""select name, phone, region, contact_doctype, contact_name, attempts from `tabWhatsApp Message`
+		where claimed_by=%s and status='Queued' order by name""",
+		claim,
+		as_dict=True,
+	)
+	return claim, rows
+
+
+def skip_withdrawn_consent(rows: list[dict]) -> list[dict]:
+	"""Consent is checked again at send time: an opt-out since the snapshot wins."""
+	consented = set(
+		frappe.db.sql(
+			"select name from `tabWhatsApp Consent` where name in %s and status='Opted In'",
+			([r["phone"] for r in rows],),
+			pluck=True,
+		)
+	)
+	withdrawn = [r["name"] for r in rows if r["phone"] not in consented]
+	if withdrawn:
+		frappe.db.sql(
+			"""update `tabWhatsApp Message` set status='Skipped', claimed_by=null, error_title=%s, modified=%s
+			where name in %s""",
+			(_("Opted out after the audience was taken"), now_datetime(), withdrawn),
+		)
+		frappe.db.commit()
+	return [r for r in rows if r["phone"] in consented]
+
+
+def send_batch(sender: CampaignSender, pool: ThreadPoolExecutor, claim: str, rows: list[dict]) -> str | None:
+	"""Send ``rows``; record each outcome. Returns the reason to stop the campaign, if any."""
+	values = recipient_values(sender.campaign, rows)
+	futures = []
+	for row in rows:
+		try:
+			payload = build_send_payload(
+				sender.spec, row["phone"], values[row["name"]], sender.header, callback_data=row["name"]
+			)
+		except TemplateVariableError as e:
+			mark(row["name"], "Failed", error_title=str(e))
+			continue
+		futures.append((row, values[row["name"]], pool.submit(sender.send, claim, row, payload)))
+	stop = None
+	now = now_datetime()
+	for row, row_values, future in futures:
+		outcome, result = future.result()
+		if outcome == "sent":
+			frappe.db.sql(
+				"""update `tabWhatsApp Message` set message_id=coalesce(message_id, %s),
+				status=if(status='Queued', 'Accepted', status), body=%s, claimed_by=null, modified=%s where name=%s""",
+				(result.message_id, render(sender.spec.body, row_values), now, row["name"]),
+			)
+		elif outcome == "later":
+			frappe.db.sql(
+				"""update `tabWhatsApp Message` set status='Pending', claimed_by=null, attempts=attempts-1
+				where name=%s""",
+				row["name"],
+			)
+		else:
+			stop = record_error(row, result) or stop
+	frappe.db.commit()
+	# Every row now has its outcome; a row left Queued (no answer from Meta) fails in recovery
+	# unless its webhook arrives, which is what an unknown claim leads to.
+	plain_redis().delete(started_key(claim), claim_key(claim))
+	return stop
+
+
+def record_error(row: dict, error: errors.MetaError) -> str | None:
+	"""Apply Meta's answer for one row; returns why the whole campaign must stop, if it must."""
+	action = error.action
+	if isinstance(error, errors.TransportError) and error.maybe_sent:
+		# Meta may have it: the status webhook settles the row; recovery fails it otherwise.
+		mark(
+			row["name"],
+			"Queued",
+			error_title=_("No answer from Meta; waiting for its status webhook"),
+			keep_claim=True,
+		)
+		return None
+	if action is errors.Action.RETRY_BACKOFF and row["attempts"] < MAX_ATTEMPTS:
+		delay = min(60, 2 ** row["attempts"])
+		mark(row["name"], "Pending", error=error, next_attempt_at=add_to_date(now_datetime(), seconds=delay))
+	elif action is errors.Action.RETRY_LATER:
+		mark(
+			row["name"],
+			"Pending",
+			error=error,
+			next_attempt_at=add_to_date(now_datetime(), seconds=error.retry_after),
+		)
+	elif action is errors.Action.STOP_RUN:
+		# Not this recipient's fault: it waits, untouched, for the campaign to be resumed.
+		mark(row["name"], "Pending", error=error, refund_attempt=True)
+		return str(error)
+	else:
+		mark(row["name"], "Failed", error=error)
+		if action is errors.Action.OPT_OUT:
+			record_opt_out(row["phone"], OptOutSource.META_ERROR, detail=str(error), message=row["name"])
+	return None
+
+
+def mark(
+	name: str,
+	status: str,
+	*,
+	error: errors.MetaError | None = None,
+	error_title: str | None = None,
+	next_attempt_at=None,
+	keep_claim: bool = False,
+	refund_attempt: bool = False,
+) -> None:
+	values = {"status": status, "modified": now_datetime()}
+	if not keep_claim:
+		values["claimed_by"] = None
+	if error is not None:
+		values.update(error_code=error.code, error_title=error.title, error_detail=error.details)
+	if error_title:
+		values["error_title"] = error_title
+	if status == "Failed":
+		values["failed_at"] = now_datetime()
+	if next_attempt_at:
+		values["next_attempt_at"] = next_attempt_at
+	assignments = ", ".join(f"`{k}`=%({k})s" for k in values)
+	refund = ", attempts=attempts-1" if refund_attempt else ""
+	frappe.db.sql(
+		f"update `tabWhatsApp Message` set {assignments}{refund} where name=%(name)s",
+		{**values, "name": name},
+	)
+
+
+def stop_campaign(campaign: str, reason: str) -> None:
+	frappe.db.set_value(
+		"WhatsApp Campaign",
+		campaign,
+		{"status": "Failed", "status_reason": _("Stopped: {0}. Fix it, then Resume.").format(reason)},
+	)
+	frappe.db.commit()
+
+
+def quiet_hours_now():
+	settings = get_settings()
+	return quiet_hours_end(now_datetime(), *settings.quiet_hours) if settings.quiet_hours else None
+
+
+# -- recipients' variable values ---------------------------------------------------------------
+def recipient_values(campaign, rows: list[dict]) -> dict[str, dict[str, str]]:
+	"""The template's variable values for each row, from the campaign's variable mapping."""
+	fields = {row.value for row in campaign.variables if row.value_type == "Document Field" and row.value}
+	customers = [r["contact_name"] for r in rows if r["contact_doctype"] == "Customer"]
+	members = [r["contact_name"] for r in rows if r["contact_doctype"] == "Segment Member"]
+	facts = recipient_facts(customers, members, fields)
+	values = {}
+	for row in rows:
+		known = facts.get((row["contact_doctype"], row["contact_name"]), {})
+		context = {"phone": row["phone"], "campaign": campaign.utm_source, **known}
+		values[row["name"]] = {
+			v.variable: (v.value or "") if v.value_type == "Fixed Text" else context.get(v.value) or ""
+			for v in campaign.variables
+		}
+	return values
+
+
+def recipient_facts(customers: list[str], members: list[str], fields: set[str]) -> dict:
+	"""Per-recipient fields for the batch, with one query per kind of fact actually mapped."""
+	facts: dict = {}
+
+	def put(doctype, name, **values):
+		facts.setdefault((doctype, name), {}).update({k: v for k, v in values.items() if v not in (None, "")})
+
+	if customers:
+		for c in frappe.db.sql(
+			"""select c.name, c.customer_name, a.city from `tabCustomer` c
+			left join `tabAddress` a on a.name = c.customer_primary_address where c.name in %s""",
+			(customers,),
+			as_dict=True,
+		):
+			put(
+				"Customer",
+				c.name,
+				customer_name=c.customer_name,
+				first_name=first_name(c.customer_name),
+				city=c.city,
+			)
+		if "last_booking_date" in fields:
+			for name, last in frappe.db.sql(
+				"""select customer, max(transaction_date) from `tabSales Order`
+				where customer in %s and docstatus=1 group by customer""",
+				(customers,),
+			):
+				put("Customer", name, last_booking_date=frappe.format_value(last, {"fieldtype": "Date"}))
+		if "lifetime_spend" in fields:
+			for name, spend in frappe.db.sql(
+				"""select customer, sum(base_grand_total) from `tabSales Invoice`
+				where customer in %s and docstatus=1 and is_return=0 group by customer""",
+				(customers,),
+			):
+				put("Customer", name, lifetime_spend=frappe.format_value(spend, {"fieldtype": "Currency"}))
+	if members:
+		for m in frappe.db.sql(
+			"select name, member_name, city from `tabSegment Member` where name in %s",
+			(members,),
+			as_dict=True,
+		):
+			put(
+				"Segment Member",
+				m.name,
+				customer_name=m.member_name,
+				first_name=first_name(m.member_name),
+				city=m.city,
+			)
+	return facts
+
+
+def first_name(full_name: str | None) -> str:
+	return (full_name or "").split(" ")[0] if full_name else ""
+
+
+def media_header(campaign, account, spec) -> MediaHeader | None:
+	"""The campaign's header media: a URL as given, or the attachment uploaded to Meta once."""
+	if not spec.has_media_header:
+		return None
+	kind = spec.header_format.lower()
+	if campaign.header_url:
+		return MediaHeader(kind, link=campaign.header_url)
+	if not campaign.header_attachment:
+		return None  # build_send_payload names what is missing
+	if not campaign.header_media_id:
+		file = frappe.get_doc("File", {"file_url": campaign.header_attachment})
+		with open(file.get_full_path(), "rb") as f:
+			content = f.read()
+		mime = mimetypes.guess_type(file.file_name)[0] or "application/octet-stream"
+		media_id = account.get_client().upload_media(content, mime, file.file_name)
+		frappe.db.set_value("WhatsApp Campaign", campaign.name, "header_media_id", media_id)
+		frappe.db.commit()
+		campaign.header_media_id = media_id
+	return MediaHeader(
+		kind, media_id=campaign.header_media_id, filename=campaign.header_attachment.rsplit("/", 1)[-1]
+	)
+
+
+# -- progress, completion, recovery ------------------------------------------------------------
+def update_counters(campaign: str) -> dict:
+	counts = dict(
+		frappe.db.sql(
+			"select status, count(*) from `tabWhatsApp Message` where campaign=%s group by status", campaign
+		)
+	)
+	handed = sum(counts.get(s, 0) for s in ("Accepted", "Sent", "Delivered", "Read"))
+	values = {
+		"total_recipients": sum(counts.values()),
+		"sent_count": handed,
+		"delivered_count": counts.get("Delivered", 0) + counts.get("Read", 0),
+		"read_count": counts.get("Read", 0),
+		"failed_count": counts.get("Failed", 0),
+		"skipped_count": counts.get("Skipped", 0),
+		"replied_count": replied_count(campaign),
+	}
+	frappe.db.set_value("WhatsApp Campaign", campaign, values, update_modified=False)
+	frappe.db.commit()
+	progress = {**values, "pending": counts.get("Pending", 0) + counts.get("Queued", 0), "campaign": campaign}
+	frappe.publish_realtime(
+		"whatsapp_campaign_progress",
+		progress,
+		doctype="WhatsApp Campaign",
+		docname=campaign,
+		after_commit=False,
+	)
+	return progress
+
+
+def replied_count(campaign: str) -> int:
+	"""Recipients who wrote back: a reply to the campaign message, or any message from them within
+	seven days of it (most people answer without quoting)."""
+	return frappe.db.sql(
+		"""select count(distinct m.phone) from `tabWhatsApp Message` m
+		join `tabWhatsApp Message` i on i.direction='Inbound' and i.phone = m.phone
+			and (i.reply_to_message_id = m.message_id
+				or (i.received_at >= m.modified and i.received_at <= m.modified + interval 7 day))
+		where m.campaign=%s and m.message_id is not null""",
+		campaign,
+	)[0][0]
+
+
+def finish_if_done(campaign: str) -> bool:
+	open_rows = frappe.db.count(
+		"WhatsApp Message", {"campaign": campaign, "status": ("in", ("Pending", "Queued"))}
+	)
+	status = frappe.db.get_value("WhatsApp Campaign", campaign, "status")
+	if open_rows or status != "Sending":
+		return False
+	frappe.db.set_value(
+		"WhatsApp Campaign",
+		campaign,
+		{"status": "Completed", "completed_at": now_datetime(), "status_reason": ""},
+	)
+	frappe.db.commit()
+	update_counters(campaign)
+	return True
+
+
+def recover_claims(
+	campaign: str, older_than: int = STALE_CLAIM_SECONDS, unknown_after: int = UNKNOWN_OUTCOME_SECONDS
+) -> dict:
+	"""Settle rows a dead job left Queued. Rows it never started go back to Pending; rows it
+	started but that Meta's webhook never confirmed fail after ``unknown_after`` seconds, because
+	resending them could message someone twice."""
+	cutoff = add_to_date(now_datetime(), seconds=-older_than)
+	rows = frappe.db.sql(
+		"""select name, claimed_by, modified from `tabWhatsApp Message`
+		where campaign=%s and status='Queued' and modified <= %s""",
+		(campaign, cutoff),
+		as_dict=True,
+	)
+	retried, failed = [], []
+	for claim in {r.claimed_by for r in rows}:
+		claim_rows = [r for r in rows if r.claimed_by == claim]
+		claim_known = bool(claim) and plain_redis().exists(claim_key(claim))
+		started = {n.decode() for n in plain_redis().smembers(started_key(claim))} if claim_known else set()
+		for row in claim_rows:
+			if claim_known and row.name not in started:
+				retried.append(row.name)
+			elif get_datetime(row.modified) <= add_to_date(now_datetime(), seconds=-unknown_after):
+				failed.append(row.name)
+	if retried:
+		frappe.db.sql(
+			"""update `tabWhatsApp Message` set status='Pending', claimed_by=null, attempts=greatest(attempts-1, 0)
+			where name in %s and status='Queued'""",
+			(retried,),
+		)
+	if failed:
+		frappe.db.sql(
+			"""update `tabWhatsApp Message` set status='Failed', claimed_by=null, failed_at=%s, error_title=%s
+			where name in %s and status='Queued'""",
+			(
+				now_datetime(),
+				_(
+					"Outcome unknown: the sending job stopped during the send and Meta never "
+					"confirmed it; not resent so that nobody gets it twice"
+				),
+				failed,
+			),
+		)
+	frappe.db.commit()
+	return {"retried": len(retried), "failed": len(failed)}
+
+
+def maintain_campaigns() -> None:
+	"""Every minute: start due scheduled campaigns, recover from dead jobs, restart stalled ones."""
+	for name in frappe.get_all(
+		"WhatsApp Campaign",
+		filters={"status": "Scheduled", "scheduled_at": ("<=", now_datetime())},
+		pluck="name",
+	):
+		start(frappe.get_doc("WhatsApp Campaign", name))
+	for campaign in frappe.get_all(
+		"WhatsApp Campaign", filters={"status": "Sending"}, fields=["name", "parallel_jobs"]
+	):
+		recover_claims(campaign.name)
+		if not finish_if_done(campaign.name) and not quiet_hours_now():
+			enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1)
+
+
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def plain_redis() -> redis.Redis:
+	"""A plain client of the bench's cache Redis. Frappe's wrapper reads the site's config from
+	thread-local state, which the send threads do not have; keys here carry the site instead."""
+	url = frappe.conf.redis_cache
+	if url not in _redis_clients:
+		_redis_clients[url] = redis.Redis.from_url(url)
+	return _redis_clients[url]
+
+
+def claim_key(claim: str) -> str:
+	return f"{frappe.local.site}:whatsapp-claim:{claim}"
+
+
+def started_key(claim: str) -> str:
+	return f"{frappe.local.site}:whatsapp-claim:{claim}:started"

@@ -1,0 +1,162 @@
+// Copyright (c) 2026, marketing_engine maintainers and contributors
+// For license information, please see license.txt
+
+const STATUS_COLOR = {
+	Draft: "gray",
+	Scheduled: "blue",
+	Sending: "orange",
+	Paused: "yellow",
+	Completed: "green",
+	Cancelled: "red",
+	Failed: "red",
+};
+
+frappe.ui.form.on("WhatsApp Campaign", {
+	setup(frm) {
+		frm.set_query("template", () => ({ filters: { status: "APPROVED", account: frm.doc.account || undefined } }));
+		frm.set_query("account", () => ({ filters: { purpose: "Business" } }));
+	},
+
+	onload(frm) {
+		frappe.realtime.on("whatsapp_campaign_progress", (progress) => {
+			if (progress.campaign !== frm.doc.name) return;
+			Object.assign(frm.doc, progress);
+			marketing_engine_render_progress(frm, progress);
+		});
+	},
+
+	refresh(frm) {
+		frm.page.set_indicator(__(frm.doc.status), STATUS_COLOR[frm.doc.status] || "gray");
+		if (frm.is_new()) return;
+		const actions = __("Campaign");
+		if (["Draft", "Scheduled"].includes(frm.doc.status)) {
+			frm.add_custom_button(__("Estimate and Send"), () => marketing_engine_estimate_and_send(frm)).addClass(
+				"btn-primary"
+			);
+		}
+		if (["Sending", "Scheduled"].includes(frm.doc.status)) {
+			frm.add_custom_button(__("Pause"), () => marketing_engine_campaign_action(frm, "pause"), actions);
+		}
+		if (["Paused", "Failed"].includes(frm.doc.status)) {
+			frm.add_custom_button(__("Resume"), () => marketing_engine_campaign_action(frm, "resume"), actions);
+		}
+		if (!["Completed", "Cancelled"].includes(frm.doc.status)) {
+			frm.add_custom_button(
+				__("Cancel"),
+				() =>
+					frappe.confirm(__("Cancel this campaign? Messages not yet sent will not be sent."), () =>
+						marketing_engine_campaign_action(frm, "cancel")
+					),
+				actions
+			);
+		}
+		if (frm.doc.status !== "Draft") {
+			frm.add_custom_button(__("Refresh Results"), () =>
+				frm.call({ doc: frm.doc, method: "refresh_results" }).then(() => frm.reload_doc())
+			);
+		}
+		frm.add_custom_button(__("Preview Message"), () => marketing_engine_preview_message(frm));
+		if (frm.doc.status_reason) {
+			frm.dashboard.set_headline_alert(frappe.utils.escape_html(frm.doc.status_reason), "orange");
+		}
+		marketing_engine_render_progress(frm, frm.doc);
+		if (frm.doc.status === "Draft") marketing_engine_preview_message(frm);
+	},
+});
+
+function marketing_engine_campaign_action(frm, method) {
+	frm.call({ doc: frm.doc, method, freeze: true }).then(() => frm.reload_doc());
+}
+
+function marketing_engine_render_progress(frm, p) {
+	if (!p.total_recipients || frm.doc.status === "Draft") return;
+	const done = (p.sent_count || 0) + (p.failed_count || 0) + (p.skipped_count || 0);
+	const percent = Math.round((100 * done) / p.total_recipients);
+	frm.dashboard.show_progress(
+		__("Progress"),
+		percent,
+		__("{0} sent, {1} delivered, {2} read, {3} failed, {4} skipped, {5} replied of {6}", [
+			p.sent_count || 0,
+			p.delivered_count || 0,
+			p.read_count || 0,
+			p.failed_count || 0,
+			p.skipped_count || 0,
+			p.replied_count || 0,
+			p.total_recipients,
+		])
+	);
+}
+
+function marketing_engine_preview_message(frm) {
+	if (frm.is_new() || frm.is_dirty()) return;
+	frm.call({ doc: frm.doc, method: "render_preview" }).then(({ message }) => {
+		const esc = frappe.utils.escape_html;
+		const who = message.recipient
+			? __("As {0} ({1}) will read it:", [esc(message.recipient.display_name || ""), esc(message.recipient.phone)])
+			: __("No eligible recipient to preview with yet.");
+		const problems = (message.problems || []).map((p) => `<p class="text-danger">${esc(p)}</p>`).join("");
+		frm.get_field("preview_html").$wrapper.html(
+			`<p class="text-muted">${who}</p><div class="whatsapp-preview" style="white-space: pre-wrap; background: var(--green-50, #e7f8e9); border-radius: 8px; padding: 10px 14px; max-width: 480px;">${esc(
+				message.text
+			)}</div>${problems}`
+		);
+	});
+}
+
+function marketing_engine_estimate_and_send(frm) {
+	if (frm.is_dirty()) {
+		frappe.msgprint(__("Save the campaign first."));
+		return;
+	}
+	frm.call({ doc: frm.doc, method: "get_estimate", freeze: true, freeze_message: __("Counting the audience...") }).then(
+		({ message: e }) => {
+			const esc = frappe.utils.escape_html;
+			const money = (v) => format_currency(v, "INR");
+			const excluded = e.excluded
+				.map((x) => `<tr><td>${esc(x.label)}</td><td class="text-right">${format_number(x.count, null, 0)}</td></tr>`)
+				.join("");
+			const lines = e.cost_lines
+				.map(
+					(l) =>
+						`<tr><td>${esc(l.market)}</td><td class="text-right">${format_number(l.recipients, null, 0)}</td><td class="text-right">${money(
+							l.unit_price
+						)}</td><td class="text-right">${money(l.amount)}</td></tr>`
+				)
+				.join("");
+			const problem = e.problem
+				? `<div class="alert alert-danger">${esc(e.problem)}</div>`
+				: !e.can_send
+				? `<div class="alert alert-warning">${__("Only a Marketing Manager can send or schedule a campaign.")}</div>`
+				: "";
+			const d = new frappe.ui.Dialog({
+				title: __("Send {0}?", [esc(frm.doc.campaign_name)]),
+				size: "large",
+				fields: [{ fieldtype: "HTML", fieldname: "summary" }],
+				primary_action_label: frm.doc.send_mode === "Schedule" ? __("Schedule") : __("Send Now"),
+				primary_action() {
+					d.hide();
+					frm.call({ doc: frm.doc, method: "confirm_send", freeze: true }).then(() => frm.reload_doc());
+				},
+			});
+			d.fields_dict.summary.$wrapper.html(`
+				${problem}
+				<h4>${__("{0} recipients", [format_number(e.eligible, null, 0)])} <small class="text-muted">${__(
+				"{0} category, of {1} in the audience",
+				[esc(e.category.toLowerCase()), format_number(e.total, null, 0)]
+			)}</small></h4>
+				${excluded ? `<table class="table table-sm"><thead><tr><th>${__("Excluded because")}</th><th class="text-right">${__("Members")}</th></tr></thead><tbody>${excluded}</tbody></table>` : ""}
+				${
+					e.cost === null
+						? `<div class="alert alert-warning">${__("No rate card is set up: add a WhatsApp Rate Card to see the cost.")}</div>`
+						: `<table class="table table-sm"><thead><tr><th>${__("Market")}</th><th class="text-right">${__("Recipients")}</th><th class="text-right">${__("Per message")}</th><th class="text-right">${__("Amount")}</th></tr></thead><tbody>${lines}</tbody>
+						<tfoot><tr><th colspan="3">${__("Estimated cost")}</th><th class="text-right">${money(e.cost)}</th></tr></tfoot></table>`
+				}
+				<p class="text-muted">${__(
+					"Meta bills this cost to the payment method on the studio's WhatsApp Business Account directly; it is an estimate at the rates of {0}, before taxes.",
+					[esc(e.rate_card || "-")]
+				)}</p>`);
+			d.show();
+			if (e.problem || !e.can_send) d.get_primary_btn().prop("disabled", true);
+		}
+	);
+}

@@ -1,0 +1,267 @@
+# Copyright (c) 2026, marketing_engine maintainers and contributors
+# For license information, please see license.txt
+
+"""A WhatsApp broadcast to one or more segments through the studio's Business account.
+
+It is a DocType of its own rather than an extension of ERPNext's Campaign: ERPNext's Campaign is
+the attribution key that Lead, Opportunity, Quotation, Sales Order and Sales Invoice link to (and
+its Campaign Efficiency report reads), while a broadcast carries an audience, a template, a
+schedule and delivery state. Each WhatsApp Campaign creates its ERPNext Campaign and links it, so
+bookings from its links are attributed through ERPNext's own fields.
+"""
+
+import re
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import get_datetime, now_datetime
+
+from marketing_engine import dispatch
+from marketing_engine.audience import REASONS, build_audience, eligible_by_region, preview
+from marketing_engine.engine import routing
+from marketing_engine.engine.segment_rules import RuleError
+from marketing_engine.engine.templates import TemplateVariableError, check_values, render
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
+from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
+
+SENDER_ROLES = ("Marketing Manager", "System Manager")
+EDITABLE_STATUSES = ("Draft", "Scheduled")
+LOCKED_FIELDS = ("segments", "template", "variables", "header_attachment", "header_url", "account")
+
+
+class WhatsAppCampaign(Document):
+	def validate(self):
+		if not self.account:
+			self.account = get_settings().default_business_account
+		if not self.utm_source:
+			self.utm_source = re.sub(r"[^a-z0-9]+", "-", self.campaign_name.lower()).strip("-")
+		if not self.is_new() and self.status not in EDITABLE_STATUSES:
+			changed = [f for f in LOCKED_FIELDS if self.has_value_changed(f)]
+			if changed:
+				frappe.throw(_("A campaign that has started cannot change its audience or message"))
+		if not any(not row.exclude for row in self.segments):
+			frappe.throw(_("Include at least one segment"))
+		template = frappe.get_cached_doc("WhatsApp Template", self.template)
+		if self.account and template.account != self.account:
+			frappe.throw(
+				_("Template {0} belongs to WhatsApp Account {1}, not {2}").format(
+					template.template_name, template.account, self.account
+				)
+			)
+		self.fill_variable_rows(template)
+
+	def after_insert(self):
+		self.db_set("campaign", self.ensure_erpnext_campaign())
+
+	def fill_variable_rows(self, template):
+		"""One mapping row per template variable; a guess from the variable's name to start with."""
+		mapped = {row.variable for row in self.variables}
+		for variable in template.to_spec().all_variables:
+			if variable in mapped:
+				continue
+			guess = {"name": "first_name", "1": "first_name", "campaign": "campaign", "city": "city"}.get(
+				variable.lower(), variable.lower() if variable.lower() in dispatch.RECIPIENT_FIELDS else ""
+			)
+			self.append("variables", {"variable": variable, "value_type": "Document Field", "value": guess})
+
+	def ensure_erpnext_campaign(self) -> str:
+		existing = frappe.db.get_value("Campaign", {"campaign_name": self.campaign_name})
+		if existing:
+			return existing
+		campaign = frappe.get_doc(
+			{
+				"doctype": "Campaign",
+				"campaign_name": self.campaign_name,
+				"description": _("WhatsApp campaign {0} (utm_source={1})").format(self.name, self.utm_source),
+			}
+		)
+		campaign.insert(ignore_permissions=True)
+		return campaign.name
+
+	# -- what the form asks ---------------------------------------------------------------------
+	def audience(self):
+		template = frappe.get_cached_doc("WhatsApp Template", self.template)
+		include = [row.segment for row in self.segments if not row.exclude]
+		exclude = [row.segment for row in self.segments if row.exclude]
+		return build_audience(include, exclude, marketing=template.category == "MARKETING"), template
+
+	def sending_problem(self) -> str | None:
+		"""Why this campaign cannot be confirmed now (no healthy business account, ...)."""
+		account = get_account(self.account)
+		problem = routing.business_account_problem(account.to_state() if account else None)
+		if problem:
+			return problem.reason
+		if account.purpose != "Business":
+			return _("Campaigns go through a Business account; {0} is a {1} account").format(
+				account.name, account.purpose
+			)
+		template = frappe.get_cached_doc("WhatsApp Template", self.template)
+		if template.status != "APPROVED":
+			return _("Template {0} is {1} at Meta: only approved templates can be sent").format(
+				template.template_name, template.status.lower()
+			)
+		missing = [row.variable for row in self.variables if not row.value]
+		if missing:
+			return _("Map every template variable to a field or a fixed text: {0}").format(
+				", ".join("{{" + v + "}}" for v in missing)
+			)
+		spec = template.to_spec()
+		if spec.has_media_header and not (self.header_attachment or self.header_url):
+			return _("The template has a {0} header: attach the media or give its URL").format(
+				spec.header_format.lower()
+			)
+		return None
+
+	@frappe.whitelist()
+	def get_estimate(self) -> dict:
+		"""Recipients, exclusions by reason, and the cost at Meta's rates, evaluated now."""
+		self.check_permission("read")
+		try:
+			audience, template = self.audience()
+			result = preview(audience, sample_size=5)
+			by_region = eligible_by_region(audience)
+		except RuleError as e:
+			frappe.throw(str(e), title=_("Segment rule cannot be used"))
+		card = get_rate_card()
+		estimate = card.estimate(by_region, template.category) if card else None
+		excluded = "\n".join(f"{REASONS[r]}: {n:,}" for r, n in result.excluded.items() if n)
+		self.db_set(
+			{
+				"estimated_recipients": result.eligible,
+				"estimated_cost": float(estimate.total) if estimate else None,
+				"excluded_summary": excluded,
+				"rate_card": card.name if card else None,
+			},
+			commit=True,
+		)
+		return {
+			**result.as_dict(),
+			"category": template.category,
+			"cost": float(estimate.total) if estimate else None,
+			"currency": "INR",
+			"cost_lines": [
+				{
+					"market": line.market,
+					"recipients": line.recipients,
+					"unit_price": float(line.unit_price),
+					"amount": float(line.amount),
+				}
+				for line in estimate.lines
+			]
+			if estimate
+			else [],
+			"unpriced": estimate.unpriced if estimate else {},
+			"rate_card": card.name if card else None,
+			"problem": self.sending_problem(),
+			"can_send": any(role in frappe.get_roles() for role in SENDER_ROLES),
+		}
+
+	@frappe.whitelist()
+	def render_preview(self) -> dict:
+		"""The message as the first eligible recipient would read it."""
+		self.check_permission("read")
+		audience, template = self.audience()
+		sample = preview(audience, sample_size=1).sample
+		spec = template.to_spec()
+		if not sample:
+			return {"recipient": None, "text": spec.body}
+		recipient = sample[0]
+		row = {"name": "preview", **recipient}
+		values = dispatch.recipient_values(self, [row])["preview"]
+		missing = []
+		try:
+			check_values(spec, values)
+		except TemplateVariableError as e:
+			missing = [str(e)]
+		return {
+			"recipient": recipient,
+			"text": render(spec.body, values),
+			"values": values,
+			"problems": missing,
+		}
+
+	@frappe.whitelist(methods=["POST"])
+	def confirm_send(self) -> dict:
+		"""Send now or schedule. Only a Marketing Manager may; the safety rail is checked here,
+		not only in the form."""
+		self.check_sender()
+		if self.status not in EDITABLE_STATUSES:
+			frappe.throw(_("This campaign is {0}").format(self.status))
+		problem = self.sending_problem()
+		if problem:
+			frappe.throw(problem, title=_("Campaign cannot be sent"))
+		if self.send_mode == "Schedule":
+			if not self.scheduled_at or get_datetime(self.scheduled_at) <= now_datetime():
+				frappe.throw(_("Choose a time in the future to schedule the campaign"))
+			self.db_set({"status": "Scheduled", "status_reason": ""})
+			return {"status": "Scheduled"}
+		dispatch.start(self)
+		return {"status": "Sending"}
+
+	@frappe.whitelist(methods=["POST"])
+	def pause(self) -> None:
+		self.check_sender()
+		if self.status not in ("Sending", "Scheduled"):
+			frappe.throw(_("Only a sending or scheduled campaign can be paused"))
+		self.db_set({"status": "Paused", "status_reason": _("Paused by {0}").format(frappe.session.user)})
+
+	@frappe.whitelist(methods=["POST"])
+	def resume(self) -> None:
+		self.check_sender()
+		if self.status not in ("Paused", "Failed"):
+			frappe.throw(_("Only a paused or stopped campaign can be resumed"))
+		problem = self.sending_problem()
+		if problem:
+			frappe.throw(problem, title=_("Campaign cannot be resumed"))
+		if not frappe.db.exists("WhatsApp Message", {"campaign": self.name}):
+			# Paused before it ever started: it starts now.
+			dispatch.start(self)
+			return
+		self.db_set({"status": "Sending", "status_reason": ""})
+		dispatch.recover_claims(self.name)
+		dispatch.enqueue_jobs(self.name, self.parallel_jobs or 1)
+
+	@frappe.whitelist(methods=["POST"])
+	def cancel(self) -> None:
+		self.check_sender()
+		if self.status in ("Completed", "Cancelled"):
+			frappe.throw(_("This campaign is already {0}").format(self.status))
+		self.db_set(
+			{"status": "Cancelled", "status_reason": _("Cancelled by {0}").format(frappe.session.user)}
+		)
+		frappe.db.sql(
+			"""update `tabWhatsApp Message` set status='Skipped', error_title=%s
+			where campaign=%s and status='Pending'""",
+			(_("Campaign cancelled before this message was sent"), self.name),
+		)
+		frappe.db.commit()
+		dispatch.update_counters(self.name)
+
+	@frappe.whitelist()
+	def refresh_results(self) -> dict:
+		self.check_permission("read")
+		progress = dispatch.update_counters(self.name)
+		card = get_rate_card()
+		if card:
+			billable = frappe.db.sql(
+				"""select region, count(*) from `tabWhatsApp Message`
+				where campaign=%s and billable=1 group by region""",
+				self.name,
+			)
+			template = frappe.get_cached_doc("WhatsApp Template", self.template)
+			actual = card.estimate(dict(billable), template.category).total
+			frappe.db.set_value(
+				"WhatsApp Campaign", self.name, "actual_cost", float(actual), update_modified=False
+			)
+			progress["actual_cost"] = float(actual)
+		return progress
+
+	def check_sender(self):
+		self.check_permission("write")
+		if not any(role in frappe.get_roles() for role in SENDER_ROLES):
+			frappe.throw(
+				_("Only a Marketing Manager can send, schedule, pause, resume or cancel a campaign"),
+				frappe.PermissionError,
+			)

@@ -1,0 +1,123 @@
+# Copyright (c) 2026, marketing_engine maintainers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import flt, getdate, today
+
+from marketing_engine.engine import cost
+from marketing_engine.engine.cost import Estimate, MarketRate
+
+
+class WhatsAppRateCard(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from marketing_engine.marketing_engine.doctype.whatsapp_rate_card_rate.whatsapp_rate_card_rate import (
+			WhatsAppRateCardRate,
+		)
+
+		conversion_to_inr: DF.Float
+		currency: DF.Link
+		effective_from: DF.Date
+		enabled: DF.Check
+		rates: DF.Table[WhatsAppRateCardRate]
+		source: DF.SmallText | None
+		title: DF.Data
+
+	# end: auto-generated types
+	def validate(self):
+		problems = []
+		conversion = flt(self.conversion_to_inr)
+		if self.currency == "INR" and conversion != 1:
+			problems.append(_("Conversion to INR must be 1 for a card in INR."))
+		elif conversion <= 0:
+			problems.append(_("Conversion to INR must be more than 0."))
+		elif self.currency != "INR" and conversion == 1:
+			# Left at its default, a USD card would show dollars as rupees.
+			problems.append(_("Set Conversion to INR: how many rupees one {0} costs.").format(self.currency))
+		for row in self.rates:
+			row.market = (row.market or "").strip()
+			try:
+				row.countries = ", ".join(cost.parse_countries(row.countries))
+			except ValueError as e:
+				problems.append(_("Row {0} ({1}): {2}").format(row.idx, row.market, e))
+		if not problems:
+			problems = cost.rate_card_problems(self.to_market_rates())
+		if problems:
+			frappe.throw(problems, title=_("This rate card cannot price campaigns"), as_list=True)
+
+	def to_market_rates(self) -> list[MarketRate]:
+		return [
+			MarketRate(
+				market=row.market,
+				countries=cost.parse_countries(row.countries),
+				marketing=cost.to_decimal(row.marketing),
+				utility=cost.to_decimal(row.utility),
+				authentication=cost.to_decimal(row.authentication),
+			)
+			for row in self.rates
+		]
+
+	def estimate(self, recipients_by_region: dict[str | None, int], category: str) -> Estimate:
+		"""What sending one ``category`` template to ``recipients_by_region`` costs, in INR."""
+		return cost.estimate(
+			recipients_by_region,
+			category,
+			self.to_market_rates(),
+			currency="INR",
+			conversion=cost.to_decimal(self.conversion_to_inr or 1),
+		)
+
+
+def get_rate_card(on_date=None) -> WhatsAppRateCard | None:
+	"""The enabled card in effect on ``on_date`` (today by default): the one with the latest
+	Effective From not after it."""
+	name = frappe.db.get_value(
+		"WhatsApp Rate Card",
+		{"enabled": 1, "effective_from": ("<=", getdate(on_date or today()))},
+		"name",
+		order_by="effective_from desc, creation desc",
+	)
+	return frappe.get_doc("WhatsApp Rate Card", name) if name else None
+
+
+def published_card_title() -> str:
+	return f"Meta WhatsApp rates from {cost.PUBLISHED_EFFECTIVE_FROM.isoformat()} ({cost.PUBLISHED_CURRENCY})"
+
+
+def ship_published_rate_card() -> str:
+	"""Insert the card of Meta's published rates (marketing_engine.engine.cost) unless a card of
+	that title exists, so that edits made to it on the site survive migrations; returns its name."""
+	title = published_card_title()
+	if frappe.db.exists("WhatsApp Rate Card", title):
+		return title
+	doc = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Rate Card",
+			"title": title,
+			"effective_from": cost.PUBLISHED_EFFECTIVE_FROM,
+			"currency": cost.PUBLISHED_CURRENCY,
+			"conversion_to_inr": float(cost.PUBLISHED_CONVERSION_TO_INR),
+			"source": cost.PUBLISHED_SOURCE,
+			"enabled": 1,
+			"rates": [
+				{
+					"market": rate.market,
+					"countries": ", ".join(rate.countries),
+					"marketing": float(rate.marketing),
+					"utility": float(rate.utility),
+					"authentication": float(rate.authentication),
+				}
+				for rate in cost.published_rates()
+			],
+		}
+	)
+	doc.insert(ignore_permissions=True)
+	return doc.name
