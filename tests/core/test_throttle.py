@@ -1,5 +1,6 @@
 """The shared send rate, against a real Redis server."""
 
+import itertools
 import threading
 import time
 import uuid
@@ -13,7 +14,7 @@ def test_slots_are_spaced_by_the_rate(redis_server):
 	limiter = RedisRateLimiter(redis_server, f"t:{uuid.uuid4()}", 50)
 	waits = [limiter.reserve() for _ in range(10)]
 	assert waits[0] == pytest.approx(0, abs=0.01)
-	for earlier, later in zip(waits, waits[1:], strict=False):
+	for earlier, later in itertools.pairwise(waits):
 		assert later - earlier == pytest.approx(0.02, abs=0.005)
 
 
