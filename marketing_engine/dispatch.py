@@ -40,7 +40,9 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 
 QUEUE = "long"
 MAX_THREADS_PER_JOB = 64
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # for Meta-side failures; throughput limits are waited out, not counted
+RATE_LIMIT_PAUSE_SECONDS = 1.0
+WAIT_FOR_RETRIES_SECONDS = 60  # a job waits for retries due this soon instead of ending
 STALE_CLAIM_SECONDS = 120
 UNKNOWN_OUTCOME_SECONDS = 15 * 60
 PROGRESS_EVERY_SECONDS = 1.0
@@ -73,6 +75,7 @@ def snapshot(campaign) -> int:
 		**audience.params,
 		"prefix": f"{frappe.generate_hash(length=8)}-",
 		"user": frappe.session.user,
+		"now": now_datetime(),
 		"account": campaign.account,
 		"template": campaign.template,
 		"category": template.category,
@@ -85,7 +88,7 @@ def snapshot(campaign) -> int:
 			direction, status, phone, region, account, template, category, campaign,
 			contact_doctype, contact_name, error_title, error_detail, attempts)
 		select concat(%(prefix)s, lpad(row_number() over (order by a.reason != 'eligible', a.contact_name), 7, '0')),
-			now(6), now(6), %(user)s, %(user)s, 0, 0,
+			%(now)s, %(now)s, %(user)s, %(user)s, 0, 0,
 			'Outbound', if(a.reason = 'eligible', 'Pending', 'Skipped'),
 			if(a.reason = 'eligible', a.phone, null), a.region, %(account)s, %(template)s, %(category)s,
 			%(campaign)s, a.contact_doctype, a.contact_name,
@@ -161,11 +164,12 @@ class CampaignSender:
 			self._local.client = CloudAPIClient(**self.client_args)
 		return self._local.client
 
-	def send(self, claim: str, row: dict, payload: dict):
-		"""In a pool thread: wait for a slot, mark the send as started, send. No database here."""
+	def send(self, started: str, row: dict, payload: dict):
+		"""In a pool thread: wait for a slot, mark the send as started, send. Nothing here may
+		touch the database or frappe.local, which belong to the job's own thread."""
 		if not self.limiter.acquire():
 			return "later", None
-		self.redis.sadd(started_key(claim), row["name"])
+		self.redis.sadd(started, row["name"])
 		try:
 			return "sent", self.client().send_payload(payload)
 		except errors.MetaError as e:
@@ -193,7 +197,11 @@ def run_campaign(campaign: str, worker: int = 1) -> None:
 				break
 			claim, rows = claim_batch(campaign, sender.batch_size)
 			if not rows:
-				break
+				due = next_retry_in(campaign)
+				if due is None or due > WAIT_FOR_RETRIES_SECONDS:
+					break  # done, or only far retries left (131049): the scheduler comes back
+				time.sleep(max(due, 0.2))
+				continue
 			rows = skip_withdrawn_consent(rows) if sender.marketing else rows
 			stop = send_batch(sender, pool, claim, rows)
 			if stop:
@@ -235,6 +243,20 @@ def claim_batch(campaign: str, size: int) -> tuple[str, list[dict]]:
 	return claim, rows
 
 
+def next_retry_in(campaign: str) -> float | None:
+	"""Seconds until the earliest Pending row may be tried again (None: no Pending rows)."""
+	pending, earliest, undated = frappe.db.sql(
+		"""select count(*), min(next_attempt_at), sum(next_attempt_at is null) from `tabWhatsApp Message`
+		where campaign=%s and status='Pending'""",
+		campaign,
+	)[0]
+	if not pending:
+		return None
+	if undated or earliest is None:
+		return 0.0
+	return (get_datetime(earliest) - now_datetime()).total_seconds()
+
+
 def skip_withdrawn_consent(rows: list[dict]) -> list[dict]:
 	"""Consent is checked again at send time: an opt-out since the snapshot wins."""
 	consented = set(
@@ -267,7 +289,7 @@ def send_batch(sender: CampaignSender, pool: ThreadPoolExecutor, claim: str, row
 		except TemplateVariableError as e:
 			mark(row["name"], "Failed", error_title=str(e))
 			continue
-		futures.append((row, values[row["name"]], pool.submit(sender.send, claim, row, payload)))
+		futures.append((row, values[row["name"]], pool.submit(sender.send, started_key(claim), row, payload)))
 	stop = None
 	now = now_datetime()
 	for row, row_values, future in futures:
@@ -285,6 +307,8 @@ def send_batch(sender: CampaignSender, pool: ThreadPoolExecutor, claim: str, row
 				row["name"],
 			)
 		else:
+			if isinstance(result, errors.RateLimitError):
+				sender.limiter.pause(RATE_LIMIT_PAUSE_SECONDS)
 			stop = record_error(row, result) or stop
 	frappe.db.commit()
 	# Every row now has its outcome; a row left Queued (no answer from Meta) fails in recovery
@@ -305,7 +329,16 @@ def record_error(row: dict, error: errors.MetaError) -> str | None:
 			keep_claim=True,
 		)
 		return None
-	if action is errors.Action.RETRY_BACKOFF and row["attempts"] < MAX_ATTEMPTS:
+	if isinstance(error, errors.RateLimitError):
+		delay = min(30, 2 ** min(row["attempts"], 5))
+		mark(
+			row["name"],
+			"Pending",
+			error=error,
+			next_attempt_at=add_to_date(now_datetime(), seconds=delay),
+			refund_attempt=True,
+		)
+	elif action is errors.Action.RETRY_BACKOFF and row["attempts"] < MAX_ATTEMPTS:
 		delay = min(60, 2 ** row["attempts"])
 		mark(row["name"], "Pending", error=error, next_attempt_at=add_to_date(now_datetime(), seconds=delay))
 	elif action is errors.Action.RETRY_LATER:

@@ -70,6 +70,18 @@ def configure_channel(base_url: str) -> dict:
 	return {"system": system, "business": business}
 
 
+def make_customer_group(name: str) -> str:
+	if not frappe.db.exists("Customer Group", name):
+		frappe.get_doc(
+			{
+				"doctype": "Customer Group",
+				"customer_group_name": name,
+				"parent_customer_group": "All Customer Groups",
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
 def before_tests():
 	"""Complete ERPNext's setup on a fresh test site and make the groups a Customer needs."""
 	from erpnext.setup.utils import before_tests as erpnext_before_tests
@@ -100,32 +112,45 @@ def non_group(doctype: str) -> str:
 	return frappe.get_all(doctype, filters={"is_group": 0}, pluck="name", limit=1)[0]
 
 
-def make_customer(mobile: str | None, name: str | None = None) -> str:
+def make_customer(mobile: str | None, name: str | None = None, group: str | None = None) -> str:
+	"""A Customer as Desk's quick entry makes one: the mobile number becomes its primary Contact."""
 	name = name or f"_ME Test Customer {frappe.generate_hash(length=6)}"
 	customer = frappe.get_doc(
 		{
 			"doctype": "Customer",
 			"customer_name": name,
 			"customer_type": "Individual",
-			"customer_group": TEST_CUSTOMER_GROUP,
+			"customer_group": group or TEST_CUSTOMER_GROUP,
 			"territory": TEST_TERRITORY,
+			"mobile_no": mobile,
 		}
 	).insert(ignore_permissions=True)
-	if mobile:
-		# Customer.mobile_no is filled from its primary contact; set it directly like a data import.
-		frappe.db.set_value("Customer", customer.name, "mobile_no", mobile)
 	return customer.name
 
 
-def make_service_item() -> str:
-	code = "_ME Test Wedding Shoot"
+def make_item_group(name: str) -> str:
+	if not frappe.db.exists("Item Group", name):
+		frappe.get_doc(
+			{
+				"doctype": "Item Group",
+				"item_group_name": name,
+				"parent_item_group": "All Item Groups",
+				"is_group": 0,
+			}
+		).insert(ignore_permissions=True)
+	return name
+
+
+def make_service_item(item_group: str | None = None) -> str:
+	item_group = item_group or non_group("Item Group")
+	code = f"_ME Test {item_group} Shoot"
 	if not frappe.db.exists("Item", code):
 		frappe.get_doc(
 			{
 				"doctype": "Item",
 				"item_code": code,
-				"item_name": "Wedding Shoot",
-				"item_group": non_group("Item Group"),
+				"item_name": f"{item_group} Shoot",
+				"item_group": item_group,
 				"stock_uom": "Nos",
 				"is_stock_item": 0,
 			}
@@ -133,24 +158,55 @@ def make_service_item() -> str:
 	return code
 
 
-def make_sales_order(customer: str, rate: float = 75000, submit: bool = True):
+def make_sales_order(
+	customer: str, rate: float = 75000, submit: bool = True, item_group: str | None = None, on=None
+):
 	company = (
 		frappe.defaults.get_defaults().get("company") or frappe.get_all("Company", pluck="name", limit=1)[0]
 	)
+	on = on or nowdate()
 	order = frappe.get_doc(
 		{
 			"doctype": "Sales Order",
 			"customer": customer,
 			"company": company,
-			"transaction_date": nowdate(),
-			"delivery_date": add_days(nowdate(), 30),
-			"items": [{"item_code": make_service_item(), "qty": 1, "rate": rate}],
+			"transaction_date": on,
+			"delivery_date": add_days(on, 30),
+			"items": [{"item_code": make_service_item(item_group), "qty": 1, "rate": rate}],
 		}
 	)
 	order.insert(ignore_permissions=True)
 	if submit:
 		order.submit()
 	return order
+
+
+def make_invoice(order) -> str:
+	"""A submitted Sales Invoice for ``order``, made the way Desk makes it."""
+	from erpnext.selling.doctype.sales_order.sales_order import make_sales_invoice
+
+	invoice = make_sales_invoice(order.name)
+	invoice.insert(ignore_permissions=True)
+	invoice.submit()
+	return invoice.name
+
+
+def make_address(customer: str, city: str, state: str = "Maharashtra") -> str:
+	address = frappe.get_doc(
+		{
+			"doctype": "Address",
+			"address_title": customer,
+			"address_type": "Billing",
+			"address_line1": "1 Studio Lane",
+			"city": city,
+			"state": state,
+			"country": "India",
+			"is_primary_address": 1,
+			"links": [{"link_doctype": "Customer", "link_name": customer}],
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.set_value("Customer", customer, "customer_primary_address", address.name)
+	return address.name
 
 
 def webhook_request(method: str, body: bytes = b"", secret: str | None = None, **kwargs):
@@ -229,3 +285,49 @@ def start_simulator(
 	for number in numbers:
 		number.webhook_url = webhook_url
 	return GraphAPISimulator(list(numbers), **kwargs).start()
+
+
+class RQWorker:
+	"""A real ``bench worker`` for the long queue in a child process, to run campaign jobs the way
+	production does, and to be killed in the middle of one."""
+
+	def __init__(self):
+		self.process = None
+
+	def start(self) -> "RQWorker":
+		log = open(os.path.join(get_bench_path(), "logs", "marketing_engine_test_worker.log"), "a")
+		self.process = subprocess.Popen(
+			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "worker", "--queue", "long"],
+			cwd=os.path.join(get_bench_path(), "sites"),
+			stdout=log,
+			stderr=subprocess.STDOUT,
+			start_new_session=True,  # its own process group: the work horse dies with it
+		)
+		return self
+
+	def kill(self):
+		"""SIGKILL, as a crash or an OOM kill would: no clean-up runs."""
+		if self.process:
+			os.killpg(self.process.pid, 9)
+			self.process.wait(timeout=20)
+			self.process = None
+
+	def stop(self):
+		if self.process:
+			os.killpg(self.process.pid, 15)
+			try:
+				self.process.wait(timeout=20)
+			except subprocess.TimeoutExpired:
+				self.kill()
+			self.process = None
+
+
+def wait_until(condition, timeout: float = 60, interval: float = 0.2):
+	"""Poll ``condition`` with a fresh database snapshot each time; returns its last value."""
+	deadline = time.time() + timeout
+	while True:
+		frappe.db.rollback()
+		value = condition()
+		if value or time.time() > deadline:
+			return value
+		time.sleep(interval)

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, now_datetime
 
-from marketing_engine.audience import build_audience, preview, rules_of
+from marketing_engine.audience import build_audience, preview, rules_condition, rules_of
 from marketing_engine.engine.segment_rules import RuleError
 
 
@@ -14,7 +14,8 @@ class Segment(Document):
 	def validate(self):
 		if self.segment_type == "Dynamic":
 			try:
-				rules_of(self)
+				# Building the condition also finds groups that do not exist.
+				rules_condition(rules_of(self), {}, "check")
 			except RuleError as e:
 				frappe.throw(str(e), title=_("Rule cannot be used"))
 		elif self.rules:

@@ -1,0 +1,339 @@
+"""Campaigns end to end: estimate, safety rail, permissions, and dispatch by real RQ workers
+through the Graph API simulator, with Meta's webhooks coming back through Frappe's web server.
+
+Workers and the web server are other processes, so this test commits its data (named "_ME Camp")
+and removes the accounts and settings it changed afterwards."""
+
+import collections
+import time
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from marketing_engine import dispatch
+from marketing_engine.engine.consent import OptInSource, OptOutSource
+from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+	record_opt_in,
+	record_opt_out,
+)
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
+from marketing_engine.tests.utils import (
+	BUSINESS_ACCOUNT,
+	SYSTEM_ACCOUNT,
+	RQWorker,
+	WebServer,
+	configure_channel,
+	make_customer,
+	make_customer_group,
+	sandbox_numbers,
+	start_simulator,
+	template_name,
+	wait_until,
+)
+
+GROUP = "_ME Camp Clients"
+AUDIENCE = "_ME Camp Audience"
+FINAL = {"Accepted", "Sent", "Delivered", "Read", "Failed", "Skipped"}
+
+
+class TestCampaign(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.server = WebServer().start()
+		cls.numbers = sandbox_numbers()
+		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
+		cls.settings_before = frappe.get_single("Marketing Settings").as_dict()
+		configure_channel(cls.simulator.base_url)
+		make_customer_group(GROUP)
+		cls.phones = {"in": [], "out": [], "none": []}
+		for i in range(20):
+			phone = f"+91981230{i:04d}"
+			name = f"_ME Camp Client{i:02d} Rao"
+			customer = frappe.db.exists("Customer", name) or make_customer(phone, name=name, group=GROUP)
+			kind = "out" if i in (3, 7) else "none" if i in (5, 11) else "in"
+			cls.phones[kind].append(phone)
+			if kind != "none":
+				record_opt_in(phone, OptInSource.FORM, links={"customer": customer})
+			if kind == "out":
+				record_opt_out(phone, OptOutSource.STOP_KEYWORD)
+		if not frappe.db.exists("Segment", AUDIENCE):
+			frappe.get_doc(
+				{
+					"doctype": "Segment",
+					"segment_name": AUDIENCE,
+					"rules": [{"criterion": "Customer Group", "operator": "is", "value": GROUP}],
+				}
+			).insert()
+		frappe.db.commit()
+		cls.worker = RQWorker().start()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.worker.stop()
+		cls.simulator.stop()
+		cls.server.stop()
+		frappe.db.rollback()
+		settings = frappe.get_single("Marketing Settings")
+		for df in settings.meta.fields:
+			if df.fieldtype not in ("Section Break", "Column Break", "Table"):
+				settings.set(df.fieldname, cls.settings_before.get(df.fieldname))
+		settings.booking_confirmation_variables = []
+		settings.flags.ignore_mandatory = True
+		settings.save(ignore_permissions=True)
+		frappe.db.commit()
+		super().tearDownClass()
+
+	def setUp(self):
+		frappe.db.set_value(
+			"WhatsApp Account", BUSINESS_ACCOUNT, {"messages_per_second": 80, "health_status": "AVAILABLE"}
+		)
+		self.simulator.expired_tokens.clear()
+		self.numbers[1].rate_per_second = 80
+		frappe.db.commit()
+
+	def campaign(self, name: str, **values):
+		if frappe.db.exists("WhatsApp Campaign", name):
+			frappe.db.delete("WhatsApp Message", {"campaign": name})
+			frappe.delete_doc("WhatsApp Campaign", name, force=True)
+		doc = frappe.get_doc(
+			{
+				"doctype": "WhatsApp Campaign",
+				"campaign_name": name,
+				"segments": [{"segment": AUDIENCE}],
+				"template": template_name(BUSINESS_ACCOUNT, "review_request"),
+				"variables": [
+					{"variable": "1", "value_type": "Document Field", "value": "first_name"},
+					{"variable": "2", "value_type": "Fixed Text", "value": "your wedding shoot"},
+				],
+				**values,
+			}
+		).insert()
+		frappe.db.commit()
+		return doc
+
+	def sent_to(self, campaign: str) -> collections.Counter:
+		names = set(frappe.get_all("WhatsApp Message", filters={"campaign": campaign}, pluck="name"))
+		return collections.Counter(m.to for m in self.simulator.sent if m.callback_data in names)
+
+	def statuses(self, campaign: str) -> collections.Counter:
+		return collections.Counter(
+			frappe.get_all("WhatsApp Message", filters={"campaign": campaign}, pluck="status")
+		)
+
+	def finished(self, campaign: str):
+		return frappe.db.get_value("WhatsApp Campaign", campaign, "status") in (
+			"Completed",
+			"Failed",
+			"Cancelled",
+		)
+
+	# -----------------------------------------------------------------------------------------
+	def test_estimate_then_send_to_every_eligible_recipient_once(self):
+		campaign = self.campaign("_ME Camp Thank You")
+		self.assertTrue(frappe.db.exists("Campaign", campaign.campaign))  # ERPNext's, for attribution
+		self.assertEqual(campaign.utm_source, "me-camp-thank-you")
+
+		estimate = campaign.get_estimate()
+		self.assertEqual(estimate["eligible"], 16)
+		self.assertEqual(
+			{e["reason"]: e["count"] for e in estimate["excluded"]}, {"opted_out": 2, "no_consent": 2}
+		)
+		expected_cost = get_rate_card().estimate({"IN": 16}, "MARKETING").total
+		self.assertAlmostEqual(estimate["cost"], float(expected_cost), places=2)
+		self.assertGreater(estimate["cost"], 0)
+		self.assertIsNone(estimate["problem"])
+
+		preview = campaign.render_preview()
+		self.assertTrue(
+			preview["text"].startswith("Hi _ME, thank you for choosing us for your wedding shoot")
+		)
+
+		campaign.confirm_send()
+		frappe.db.commit()
+		self.assertTrue(
+			wait_until(lambda: self.finished(campaign.name), timeout=60), self.statuses(campaign.name)
+		)
+		self.assertEqual(frappe.db.get_value("WhatsApp Campaign", campaign.name, "status"), "Completed")
+
+		sent = self.sent_to(campaign.name)
+		self.assertEqual(set(sent), {p.lstrip("+") for p in self.phones["in"]})
+		self.assertEqual(set(sent.values()), {1})  # nobody twice
+		statuses = self.statuses(campaign.name)
+		self.assertEqual(statuses["Skipped"], 4)
+		self.assertEqual(sum(statuses.values()), 20)
+		self.assertTrue(set(statuses) <= FINAL, statuses)
+		skipped = frappe.get_all(
+			"WhatsApp Message", filters={"campaign": campaign.name, "status": "Skipped"}, pluck="error_title"
+		)
+		self.assertEqual(
+			collections.Counter(skipped),
+			{"Opted out of WhatsApp marketing": 2, "No recorded WhatsApp marketing opt-in": 2},
+		)
+
+		# Meta's webhooks arrive through the web server: delivered and read, and one reply.
+		self.assertTrue(self.simulator.wait_for_webhooks(20))
+		first = frappe.get_all(
+			"WhatsApp Message",
+			filters={"campaign": campaign.name, "status": ("!=", "Skipped")},
+			fields=["phone", "message_id"],
+			limit=1,
+		)[0]
+		self.simulator.user_sends_text(
+			self.numbers[1].phone_number_id, first.phone, "Yes! What are the dates?", first.message_id
+		)
+		self.assertTrue(self.simulator.wait_for_webhooks(20))
+		frappe.db.rollback()
+		results = frappe.get_doc("WhatsApp Campaign", campaign.name).refresh_results()
+		self.assertEqual(
+			(results["sent_count"], results["delivered_count"], results["read_count"]), (16, 16, 16)
+		)
+		self.assertEqual(
+			(results["skipped_count"], results["failed_count"], results["replied_count"]), (4, 0, 1)
+		)
+		self.assertAlmostEqual(results["actual_cost"], float(expected_cost), places=2)
+
+	def test_worker_killed_mid_run_resumes_without_messaging_anyone_twice(self):
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 4)
+		frappe.db.commit()
+		campaign = self.campaign("_ME Camp Crash")
+		campaign.confirm_send()
+		frappe.db.commit()
+		self.assertTrue(wait_until(lambda: len(self.sent_to(campaign.name)) >= 5, timeout=30))
+		self.worker.kill()
+		before = self.statuses(campaign.name)
+		self.assertTrue(before["Pending"] > 0, before)  # it really died in the middle
+
+		self.assertTrue(self.simulator.wait_for_webhooks(20))  # Meta settles what it accepted
+		recovered = dispatch.recover_claims(campaign.name, older_than=0, unknown_after=0)
+		self.worker = RQWorker().start()
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 80)
+		frappe.db.commit()
+		dispatch.maintain_campaigns()  # what the scheduler does every minute
+		frappe.db.commit()
+		self.assertTrue(
+			wait_until(lambda: self.finished(campaign.name), timeout=60), self.statuses(campaign.name)
+		)
+
+		sent = self.sent_to(campaign.name)
+		self.assertEqual(set(sent.values()), {1}, (sent, recovered))
+		statuses = self.statuses(campaign.name)
+		self.assertTrue(set(statuses) <= FINAL, statuses)
+		self.assertEqual(sum(statuses.values()), 20)
+		with_id = frappe.db.count(
+			"WhatsApp Message", {"campaign": campaign.name, "message_id": ("is", "set")}
+		)
+		self.assertEqual(with_id, sum(sent.values()))  # every message Meta took is on record
+		unknown = statuses.get("Failed", 0)
+		self.assertEqual(
+			len(sent) + unknown, 16
+		)  # each eligible recipient: sent once, or failed with the reason
+
+	def test_pause_resume_and_cancel(self):
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 3)
+		frappe.db.commit()
+		campaign = self.campaign("_ME Camp Pause")
+		campaign.confirm_send()
+		frappe.db.commit()
+		self.assertTrue(wait_until(lambda: len(self.sent_to(campaign.name)) >= 3, timeout=30))
+		frappe.get_doc("WhatsApp Campaign", campaign.name).pause()
+		frappe.db.commit()
+		time.sleep(2)  # the job finishes its batch and stops
+		count = len(self.sent_to(campaign.name))
+		time.sleep(1.5)
+		self.assertEqual(len(self.sent_to(campaign.name)), count)  # nothing goes out while paused
+		self.assertGreater(self.statuses(campaign.name)["Pending"], 0)
+
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 80)
+		frappe.db.commit()
+		frappe.get_doc("WhatsApp Campaign", campaign.name).resume()
+		frappe.db.commit()
+		self.assertTrue(wait_until(lambda: self.finished(campaign.name), timeout=60))
+		self.assertEqual(frappe.db.get_value("WhatsApp Campaign", campaign.name, "status"), "Completed")
+		self.assertEqual(len(self.sent_to(campaign.name)), 16)
+
+		cancelled = self.campaign(
+			"_ME Camp Cancel",
+			send_mode="Schedule",
+			scheduled_at=frappe.utils.add_days(frappe.utils.now_datetime(), 1),
+		)
+		cancelled.confirm_send()
+		self.assertEqual(frappe.db.get_value("WhatsApp Campaign", cancelled.name, "status"), "Scheduled")
+		frappe.get_doc("WhatsApp Campaign", cancelled.name).cancel()
+		self.assertEqual(frappe.db.get_value("WhatsApp Campaign", cancelled.name, "status"), "Cancelled")
+		self.assertEqual(self.sent_to(cancelled.name), collections.Counter())
+
+	def test_rate_limited_sends_are_retried_until_they_go(self):
+		self.numbers[1].rate_per_second = 5  # Meta allows less than the account claims
+		campaign = self.campaign("_ME Camp Throttled")
+		campaign.confirm_send()
+		frappe.db.commit()
+		self.assertTrue(
+			wait_until(lambda: self.finished(campaign.name), timeout=90), self.statuses(campaign.name)
+		)
+		self.assertGreater(self.simulator.rate_limited, 0)  # 130429 did happen
+		sent = self.sent_to(campaign.name)
+		self.assertEqual(len(sent), 16)
+		self.assertEqual(set(sent.values()), {1})
+
+	def test_expired_token_stops_the_run_and_resume_finishes_it(self):
+		self.simulator.expired_tokens.add(self.numbers[1].access_token)
+		campaign = self.campaign("_ME Camp Token")
+		campaign.confirm_send()
+		frappe.db.commit()
+		self.assertTrue(wait_until(lambda: self.finished(campaign.name), timeout=30))
+		failed = frappe.db.get_value("WhatsApp Campaign", campaign.name, ["status", "status_reason"])
+		self.assertEqual(failed[0], "Failed")
+		self.assertIn("190", failed[1])
+		self.assertEqual(self.statuses(campaign.name)["Pending"], 16)  # nobody lost, nobody failed
+		self.simulator.expired_tokens.clear()
+		frappe.get_doc("WhatsApp Campaign", campaign.name).resume()
+		frappe.db.commit()
+		self.assertTrue(
+			wait_until(
+				lambda: frappe.db.get_value("WhatsApp Campaign", campaign.name, "status") == "Completed",
+				timeout=60,
+			)
+		)
+		self.assertEqual(len(self.sent_to(campaign.name)), 16)
+
+	def test_no_healthy_business_account_blocks_the_campaign_with_the_reason(self):
+		campaign = self.campaign("_ME Camp Blocked")
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "health_status", "BLOCKED")
+		self.assertIn("Check Health", campaign.get_estimate()["problem"])
+		with self.assertRaises(frappe.ValidationError) as caught:
+			campaign.confirm_send()
+		self.assertIn("cannot send", str(caught.exception))
+		self.assertFalse(frappe.db.exists("WhatsApp Message", {"campaign": campaign.name}))
+
+	def test_only_a_marketing_manager_can_send(self):
+		campaign = self.campaign("_ME Camp Roles")
+		for email, role in (
+			("me-user@example.com", "Marketing User"),
+			("me-manager@example.com", "Marketing Manager"),
+		):
+			if not frappe.db.exists("User", email):
+				frappe.get_doc(
+					{
+						"doctype": "User",
+						"email": email,
+						"first_name": role,
+						"send_welcome_email": 0,
+						"roles": [{"role": role}],
+					}
+				).insert()
+		frappe.set_user("me-user@example.com")
+		try:
+			draft = frappe.get_doc("WhatsApp Campaign", campaign.name)
+			draft.description = "drafts are fine"
+			self.assertRaises(frappe.PermissionError, draft.confirm_send)
+			frappe.set_user("me-manager@example.com")
+			frappe.get_doc("WhatsApp Campaign", campaign.name).pause if False else None
+			manager_view = frappe.get_doc("WhatsApp Campaign", campaign.name)
+			manager_view.send_mode = "Schedule"
+			manager_view.scheduled_at = frappe.utils.add_days(frappe.utils.now_datetime(), 2)
+			manager_view.save()
+			self.assertEqual(manager_view.confirm_send(), {"status": "Scheduled"})
+		finally:
+			frappe.set_user("Administrator")
+		frappe.db.rollback()
