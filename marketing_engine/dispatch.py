@@ -28,7 +28,7 @@ import redis
 from frappe import _
 from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
-from marketing_engine.audience import REASONS, build_audience
+from marketing_engine.audience import REASONS, allow_in_memory_temp_tables, build_audience
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.consent import OptOutSource
@@ -83,6 +83,7 @@ def snapshot(campaign) -> int:
 		**{f"reason_{code}": code for code in REASONS},
 		**{f"text_{code}": str(text) for code, text in REASONS.items()},
 	}
+	allow_in_memory_temp_tables()
 	frappe.db.sql(
 		f"""insert into `tabWhatsApp Message` (name, creation, modified, owner, modified_by, docstatus, idx,
 			direction, status, phone, region, account, template, category, campaign,
@@ -92,10 +93,16 @@ def snapshot(campaign) -> int:
 			'Outbound', if(a.reason = 'eligible', 'Pending', 'Skipped'),
 			if(a.reason = 'eligible', a.phone, null), a.region, %(account)s, %(template)s, %(category)s,
 			%(campaign)s, a.contact_doctype, a.contact_name,
-			case a.reason {reason_text} else null end,
-			if(a.reason in ('invalid_number', 'duplicate'), a.raw_phone, null), 0
+			case a.reason {reason_text} else null end, if(a.reason = 'duplicate', a.phone, null), 0
 		from ({audience.sql}) a""",
 		params,
+	)
+	# The number as typed, for members skipped because it is invalid.
+	frappe.db.sql(
+		"""update `tabWhatsApp Message` m join `tabCustomer` c on c.name = m.contact_name
+		set m.error_detail = c.mobile_no
+		where m.campaign = %s and m.contact_doctype = 'Customer' and m.status = 'Skipped' and m.error_title = %s""",
+		(campaign.name, str(REASONS["invalid_number"])),
 	)
 	return frappe.db.count("WhatsApp Message", {"campaign": campaign.name})
 

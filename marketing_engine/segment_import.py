@@ -78,7 +78,6 @@ def import_csv(segment, raw: bytes) -> dict:
 	if ignored_consent:
 		summary += _("; CSV consent ignored for {0} numbers that opted out before").format(ignored_consent)
 	segment.db_set({"member_count": len(report.rows), "import_summary": summary})
-	frappe.db.commit()
 	return {
 		"summary": summary,
 		"kept": len(report.rows),

@@ -636,6 +636,9 @@ class _Handler(BaseHTTPRequestHandler):
 	def _control(self, method: str, parts: list[str], raw: bytes) -> None:
 		sim = self.simulator
 		body = json.loads(raw or b"{}") if method == "POST" else {}
+		if method == "GET" and parts == ["stats"]:
+			with sim._lock:
+				return self._reply(200, {"sent": len(sim.sent), "rate_limited": sim.rate_limited})
 		if method == "GET" and parts == ["messages"]:
 			with sim._lock:
 				sent = [m.__dict__ for m in sim.sent]

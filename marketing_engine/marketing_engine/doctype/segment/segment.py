@@ -32,7 +32,7 @@ class Segment(Document):
 			result = preview(build_audience([self.name]), cint(sample_size) or 10)
 		except RuleError as e:
 			frappe.throw(str(e), title=_("Rule cannot be used"))
-		self.db_set({"last_count": result.eligible, "last_previewed_at": now_datetime()}, commit=True)
+		self.db_set({"last_count": result.eligible, "last_previewed_at": now_datetime()})
 		return result.as_dict()
 
 	@frappe.whitelist()

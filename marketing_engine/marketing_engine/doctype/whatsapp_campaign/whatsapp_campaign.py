@@ -133,8 +133,7 @@ class WhatsAppCampaign(Document):
 				"estimated_cost": float(estimate.total) if estimate else None,
 				"excluded_summary": excluded,
 				"rate_card": card.name if card else None,
-			},
-			commit=True,
+			}
 		)
 		return {
 			**result.as_dict(),

@@ -1,0 +1,39 @@
+"""The sandbox Business account the benchmarks send through (the Graph API simulator's)."""
+
+import frappe
+
+from marketing_engine.engine.simulator import SANDBOX_BUSINESS, sandbox_templates
+from marketing_engine.marketing_engine.doctype.whatsapp_template.whatsapp_template import upsert_template
+
+ACCOUNT = "BENCH Business"
+
+
+def ensure_channel(base_url: str, rate: int = 80) -> str:
+	values = {
+		"purpose": "Business",
+		"enabled": 1,
+		"phone_number_id": SANDBOX_BUSINESS.phone_number_id,
+		"waba_id": SANDBOX_BUSINESS.waba_id,
+		"access_token": SANDBOX_BUSINESS.access_token,
+		"app_secret": SANDBOX_BUSINESS.app_secret,
+		"base_url": base_url,
+		"messages_per_second": rate,
+	}
+	account = (
+		frappe.get_doc("WhatsApp Account", ACCOUNT)
+		if frappe.db.exists("WhatsApp Account", ACCOUNT)
+		else frappe.new_doc("WhatsApp Account")
+	)
+	account.update({"account_name": ACCOUNT, **values})
+	account.save(ignore_permissions=True)
+	# The simulator's templates, as a sync would store them (no network needed for that).
+	for spec in sandbox_templates():
+		upsert_template(ACCOUNT, spec)
+	frappe.db.set_value("WhatsApp Account", ACCOUNT, {"health_status": "AVAILABLE", "can_send": 1})
+	settings = frappe.get_single("Marketing Settings")
+	settings.default_business_account = ACCOUNT
+	settings.quiet_hours_start = settings.quiet_hours_end = None
+	settings.flags.ignore_mandatory = True
+	settings.save(ignore_permissions=True)
+	frappe.db.commit()
+	return ACCOUNT

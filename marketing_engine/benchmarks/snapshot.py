@@ -1,0 +1,59 @@
+"""Benchmark: the campaign snapshot of a large audience (one WhatsApp Message row per member).
+
+    bench --site marketing-engine-bench.localhost execute marketing_engine.benchmarks.snapshot.run
+
+The audience is every customer (a rule that every customer meets), so its size is the site's
+customer count; the rows are deleted again afterwards.
+"""
+
+import time
+
+import frappe
+
+from marketing_engine import dispatch
+from marketing_engine.benchmarks.dispatch_setup import ensure_channel
+
+AUDIENCE = "Everyone (benchmark)"
+
+
+def run() -> dict:
+	ensure_channel(base_url="http://127.0.0.1:9")  # nothing is sent: only the snapshot runs
+	if not frappe.db.exists("Segment", AUDIENCE):
+		frappe.get_doc(
+			{
+				"doctype": "Segment",
+				"segment_name": AUDIENCE,
+				"rules": [{"criterion": "Customer Since", "operator": "after", "value": "1990-01-01"}],
+			}
+		).insert()
+	name = "Snapshot benchmark"
+	if frappe.db.exists("WhatsApp Campaign", name):
+		frappe.db.delete("WhatsApp Message", {"campaign": name})
+		frappe.delete_doc("WhatsApp Campaign", name, force=True)
+	campaign = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Campaign",
+			"campaign_name": name,
+			"segments": [{"segment": AUDIENCE}],
+			"template": frappe.db.get_value(
+				"WhatsApp Template", {"template_name": "review_request", "account": "BENCH Business"}
+			),
+		}
+	).insert()
+	frappe.db.commit()
+	started = time.perf_counter()
+	rows = dispatch.snapshot(campaign)
+	frappe.db.commit()
+	seconds = time.perf_counter() - started
+	counts = dict(
+		frappe.db.sql(
+			"select status, count(*) from `tabWhatsApp Message` where campaign=%s group by status", name
+		)
+	)
+	frappe.db.delete("WhatsApp Message", {"campaign": name})
+	frappe.delete_doc("WhatsApp Campaign", name, force=True)
+	frappe.db.commit()
+	print(
+		f"Snapshot of {rows:,} audience members in {seconds:.2f} s ({rows / seconds:,.0f} rows/s): {counts}"
+	)
+	return {"rows": rows, "seconds": seconds, "statuses": counts}
