@@ -366,6 +366,7 @@ def record_error(row: dict, error: errors.MetaError) -> str | None:
 		mark(
 			row["name"],
 			"Queued",
+			error=error,
 			error_title=_("No answer from Meta; waiting for its status webhook"),
 			keep_claim=True,
 		)

@@ -38,11 +38,12 @@ def run(recipients: int = 10000, rate: int = 80, workers: int = 1, latency: floa
 		segment = _static_audience(recipients)
 		campaign = _campaign(segment, workers)
 		sites = os.path.join(get_bench_path(), "sites")
+		log = open(os.path.join(get_bench_path(), "logs", "marketing_engine_benchmark_workers.log"), "w")
 		for _ in range(workers):
 			pool.append(
 				subprocess.Popen(
 					[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "worker", "--queue", "long"],
-					cwd=sites, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+					cwd=sites, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
 				)
 			)  # fmt: skip
 		time.sleep(3)  # workers up

@@ -182,7 +182,7 @@ class GraphAPISimulator:
 		self._pending = 0
 		self._idle = threading.Condition(self._lock)
 		handler = type("Handler", (_Handler,), {"simulator": self})
-		self.server = ThreadingHTTPServer((host, port), handler)
+		self.server = _Server((host, port), handler)
 		self.server.daemon_threads = True
 		self._threads: list[threading.Thread] = []
 
@@ -590,6 +590,12 @@ class GraphAPISimulator:
 				self.webhook_log.append((outcome, payload))
 				self._pending -= 1
 				self._idle.notify_all()
+
+
+class _Server(ThreadingHTTPServer):
+	# socketserver's default backlog of 5 refuses connections under a campaign's load; Meta's
+	# front end does not, and a refused connection would look like a lost send to the client.
+	request_queue_size = 1024
 
 
 class _Handler(BaseHTTPRequestHandler):
