@@ -49,6 +49,10 @@ RATE_LIMIT_PAUSE_SECONDS = 0.25
 PACE = 0.98
 WAIT_FOR_RETRIES_SECONDS = 60  # a job waits for retries due this soon instead of ending
 STALE_CLAIM_SECONDS = 120
+# A claim whose job is alive keeps this key fresh; recovery leaves such claims alone, so a slow
+# send (up to the request timeout) is never mistaken for a dead job.
+CLAIM_ALIVE_SECONDS = 120
+JOB_ALIVE_SECONDS = 120
 UNKNOWN_OUTCOME_SECONDS = 15 * 60
 PROGRESS_EVERY_SECONDS = 1.0
 BATCHES_IN_FLIGHT = 2
@@ -127,18 +131,28 @@ def start(campaign) -> None:
 	frappe.db.commit()  # the jobs are enqueued on commit, when the rows they claim are visible
 
 
-def enqueue_jobs(campaign: str, jobs: int) -> None:
+def enqueue_jobs(campaign: str, jobs: int, *, only_idle: bool = False) -> int:
+	"""Enqueue the campaign's jobs; with ``only_idle``, only those not queued or running.
+
+	RQ's own de-duplication is not used: a job whose work horse was killed stays "started" in RQ
+	until RQ's clean-up, which would keep the campaign from resuming. Each job slot has a key in
+	Redis instead, set on enqueue and kept fresh by the running job. A duplicate job is harmless
+	(claims are exclusive); this only keeps the scheduler from piling them up."""
+	enqueued = 0
 	for worker in range(1, jobs + 1):
+		if only_idle and plain_redis().exists(job_key(campaign, worker)):
+			continue
+		plain_redis().set(job_key(campaign, worker), 1, ex=JOB_ALIVE_SECONDS)
 		frappe.enqueue(
 			"marketing_engine.dispatch.run_campaign",
 			queue=QUEUE,
 			timeout=24 * 3600,
-			job_id=f"whatsapp-campaign::{frappe.local.site}::{campaign}::{worker}",
-			deduplicate=True,
 			enqueue_after_commit=True,
 			campaign=campaign,
 			worker=worker,
 		)
+		enqueued += 1
+	return enqueued
 
 
 # -- the job -----------------------------------------------------------------------------------
@@ -201,6 +215,7 @@ def run_campaign(campaign: str, worker: int = 1) -> None:
 	stopping = None
 	with ThreadPoolExecutor(max_workers=sender.threads, thread_name_prefix="whatsapp-send") as pool:
 		while True:
+			plain_redis().set(job_key(campaign, worker), 1, ex=JOB_ALIVE_SECONDS)
 			if len(in_flight) < BATCHES_IN_FLIGHT and not stopping and may_claim(campaign):
 				claim, rows = claim_batch(campaign, sender.batch_size)
 				if rows:
@@ -208,6 +223,8 @@ def run_campaign(campaign: str, worker: int = 1) -> None:
 					in_flight.append(submit_batch(sender, pool, claim, rows))
 					continue
 			if in_flight:
+				for batch in in_flight:
+					plain_redis().expire(alive_key(batch.claim), CLAIM_ALIVE_SECONDS)
 				stopping = record_batch(sender, in_flight.popleft()) or stopping
 				if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
 					update_counters(campaign)
@@ -220,6 +237,7 @@ def run_campaign(campaign: str, worker: int = 1) -> None:
 			if due is None or due > WAIT_FOR_RETRIES_SECONDS or not may_claim(campaign):
 				break  # done, paused, or only far retries left (131049): the scheduler comes back
 			time.sleep(max(due, 0.2))
+	plain_redis().delete(job_key(campaign, worker))
 	update_counters(campaign)
 	finish_if_done(campaign)
 
@@ -262,6 +280,7 @@ def claim_batch(campaign: str, size: int) -> tuple[str, list[dict]]:
 	frappe.db.commit()
 	# The claim exists in Redis before any send starts: recovery trusts the started set only then.
 	plain_redis().set(claim_key(claim), campaign, ex=7 * 24 * 3600)
+	plain_redis().set(alive_key(claim), 1, ex=CLAIM_ALIVE_SECONDS)
 	rows = frappe.db.sql(
 		"""select name, phone, region, contact_doctype, contact_name, attempts from `tabWhatsApp Message`
 		where claimed_by=%s and status='Queued' order by name""",
@@ -354,7 +373,7 @@ def record_batch(sender: CampaignSender, batch: Batch) -> str | None:
 	frappe.db.commit()
 	# Every row now has its outcome; a row left Queued (no answer from Meta) fails in recovery
 	# unless its webhook arrives, which is what an unknown claim leads to.
-	plain_redis().delete(started_key(batch.claim), claim_key(batch.claim))
+	plain_redis().delete(started_key(batch.claim), claim_key(batch.claim), alive_key(batch.claim))
 	return stop
 
 
@@ -615,6 +634,8 @@ def recover_claims(
 	)
 	retried, failed = [], []
 	for claim in {r.claimed_by for r in rows}:
+		if claim and plain_redis().exists(alive_key(claim)):
+			continue  # its job is still sending this batch
 		claim_rows = [r for r in rows if r.claimed_by == claim]
 		claim_known = bool(claim) and plain_redis().exists(claim_key(claim))
 		started = {n.decode() for n in plain_redis().smembers(started_key(claim))} if claim_known else set()
@@ -659,7 +680,7 @@ def maintain_campaigns() -> None:
 	):
 		recover_claims(campaign.name)
 		if not finish_if_done(campaign.name) and not quiet_hours_now():
-			enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1)
+			enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1, only_idle=True)
 
 
 _redis_clients: dict[str, redis.Redis] = {}
@@ -676,6 +697,14 @@ def plain_redis() -> redis.Redis:
 
 def claim_key(claim: str) -> str:
 	return f"{frappe.local.site}:whatsapp-claim:{claim}"
+
+
+def job_key(campaign: str, worker: int) -> str:
+	return f"{frappe.local.site}:whatsapp-campaign-job:{campaign}:{worker}"
+
+
+def alive_key(claim: str) -> str:
+	return f"{frappe.local.site}:whatsapp-claim:{claim}:alive"
 
 
 def started_key(claim: str) -> str:

@@ -205,8 +205,22 @@ class TestCampaign(FrappeTestCase):
 		self.assertTrue(before["Pending"] > 0, before)  # it really died in the middle
 
 		self.assertTrue(self.simulator.wait_for_webhooks(20))  # Meta settles what it accepted
+		frappe.db.rollback()
+		claims = set(
+			frappe.get_all(
+				"WhatsApp Message",
+				filters={"campaign": campaign.name, "status": "Queued"},
+				pluck="claimed_by",
+			)
+		)
+		self.assertEqual(
+			dispatch.recover_claims(campaign.name, older_than=0), {"retried": 0, "failed": 0}
+		)  # job may be alive
+		for claim in claims:  # two minutes later: the dead job's liveness keys have expired
+			dispatch.plain_redis().delete(dispatch.alive_key(claim))
+		dispatch.plain_redis().delete(dispatch.job_key(campaign.name, 1))
 		recovered = dispatch.recover_claims(campaign.name, older_than=0, unknown_after=0)
-		self.worker = RQWorker().start()
+		type(self).worker = RQWorker().start()
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 80)
 		frappe.db.commit()
 		dispatch.maintain_campaigns()  # what the scheduler does every minute

@@ -306,20 +306,48 @@ class RQWorker:
 		return self
 
 	def kill(self):
-		"""SIGKILL, as a crash or an OOM kill would: no clean-up runs."""
+		"""SIGKILL the worker and its work horse, as a crash or an OOM kill would: no clean-up
+		runs. RQ starts each work horse in a session of its own, so it is found by parentage."""
 		if self.process:
-			os.killpg(self.process.pid, 9)
+			for pid in [*descendants(self.process.pid), self.process.pid]:
+				try:
+					os.kill(pid, 9)
+				except ProcessLookupError:
+					pass
 			self.process.wait(timeout=20)
 			self.process = None
 
 	def stop(self):
 		if self.process:
+			for pid in descendants(self.process.pid):  # a horse still sending stops too
+				try:
+					os.kill(pid, 15)
+				except ProcessLookupError:
+					pass
 			os.killpg(self.process.pid, 15)
 			try:
 				self.process.wait(timeout=20)
 			except subprocess.TimeoutExpired:
 				self.kill()
 			self.process = None
+
+
+def descendants(pid: int) -> list[int]:
+	children: dict[int, list[int]] = {}
+	for entry in os.listdir("/proc"):
+		if entry.isdigit():
+			try:
+				with open(f"/proc/{entry}/stat") as f:
+					parent = int(f.read().rsplit(")", 1)[1].split()[1])
+			except (OSError, IndexError, ValueError):
+				continue
+			children.setdefault(parent, []).append(int(entry))
+	found, queue = [], [pid]
+	while queue:
+		for child in children.get(queue.pop(), []):
+			found.append(child)
+			queue.append(child)
+	return found
 
 
 def wait_until(condition, timeout: float = 60, interval: float = 0.2):
