@@ -8,7 +8,9 @@ Debian's Chromium and the ``playwright`` Python package (its browser download is
 It starts the Graph API simulator, creates sandbox accounts, a customer and a submitted Sales
 Order through the REST API, and then uses the Desk UI: Check Health, Sync Templates, Send
 WhatsApp -> Booking Confirmation, the message log, the consent record and the Customer's
-connections. Records it creates start with "_ME Desk".
+connections; then a dynamic segment's preview, a CSV import's report, and a campaign's message
+preview, blocked estimate, estimate, send and progress (a `bench worker --queue long` must be
+running for the send). Records it creates start with "_ME Desk".
 """
 
 import argparse
@@ -59,6 +61,177 @@ class Site:
 		return self.call("frappe.client.get_list", doctype=doctype, filters=filters, limit_page_length=1)[0][
 			"name"
 		]
+
+
+EXPO_CSV = (
+	b"Name,Mobile No.,Email,City,Consent,Tags\n"
+	b"Priya Shah,98200 11111,priya@example.com,Mumbai,yes,expo\n"
+	b"Rahul Jain,+91 98200 22222,,Pune,yes,expo\n"
+	b"Bad Number,12345,,Mumbai,yes,expo\n"
+	b"Priya Again,9820011111,,Mumbai,yes,expo\n"
+	b"No Consent,98200 33333,,Mumbai,no,expo\n"
+	b"Spreadsheet,9.19820E+11,,Delhi,yes,expo\n"
+)
+
+
+def campaign_walkthrough(site, page, shot, open_form, customer_group, territory):
+	"""Segments, the CSV import report, a campaign's preview, estimate, safety rail and progress."""
+	group = "_ME Desk Clients"
+	if not site.call("frappe.client.get_count", doctype="Customer Group", filters={"name": group}):
+		site.call(
+			"frappe.client.insert",
+			doc={
+				"doctype": "Customer Group",
+				"customer_group_name": group,
+				"parent_customer_group": "All Customer Groups",
+			},
+		)
+	for i in range(12):
+		name = f"_ME Desk Client {i:02d}"
+		phone = f"+9198333{i:05d}"
+		if not site.call("frappe.client.get_count", doctype="Customer", filters={"name": name}):
+			site.call(
+				"frappe.client.insert",
+				doc={
+					"doctype": "Customer",
+					"customer_name": name,
+					"customer_group": group,
+					"territory": territory,
+					"mobile_no": phone,
+				},
+			)
+		if i < 9 and not site.call(
+			"frappe.client.get_count", doctype="WhatsApp Consent", filters={"name": phone}
+		):
+			site.call(
+				"frappe.client.insert", doc={"doctype": "WhatsApp Consent", "phone": phone, "customer": name}
+			)
+			site.http.post(
+				f"{site.url}/api/method/run_doc_method",
+				data={
+					"dt": "WhatsApp Consent",
+					"dn": phone,
+					"method": "record_opt_in",
+					"args": json.dumps({"source": "Form", "detail": "studio website form"}),
+				},
+			).raise_for_status()
+	segment = "_ME Desk Clients (dynamic)"
+	if not site.call("frappe.client.get_count", doctype="Segment", filters={"name": segment}):
+		site.call(
+			"frappe.client.insert",
+			doc={
+				"doctype": "Segment",
+				"segment_name": segment,
+				"rules": [{"criterion": "Customer Group", "operator": "is", "value": group}],
+			},
+		)
+	open_form(f"segment/{segment}")
+	page.wait_for_selector(".segment-preview", timeout=15000)
+	shot("segment-dynamic-preview")
+
+	expo = "_ME Desk Leads from Wedding Expo"
+	upload = site.http.post(
+		f"{site.url}/api/method/upload_file",
+		files={"file": ("wedding-expo.csv", EXPO_CSV, "text/csv")},
+		data={"is_private": 1},
+	)
+	upload.raise_for_status()
+	if site.call("frappe.client.get_count", doctype="Segment", filters={"name": expo}):
+		site.call(
+			"frappe.client.set_value",
+			doctype="Segment",
+			name=expo,
+			fieldname="member_csv",
+			value=upload.json()["message"]["file_url"],
+		)
+	else:
+		site.call(
+			"frappe.client.insert",
+			doc={
+				"doctype": "Segment",
+				"segment_name": expo,
+				"segment_type": "Static",
+				"member_csv": upload.json()["message"]["file_url"],
+			},
+		)
+	open_form(f"segment/{expo}")
+	page.get_by_role("button", name="Import CSV").click()
+	page.wait_for_selector(".modal.show .msgprint table", timeout=15000)
+	page.wait_for_timeout(500)
+	shot("segment-csv-import-report")
+	page.keyboard.press("Escape")
+
+	name = "_ME Desk Festive Offer"
+	if site.call("frappe.client.get_count", doctype="WhatsApp Campaign", filters={"name": name}):
+		site.call("frappe.client.delete", doctype="WhatsApp Campaign", name=name)
+	template = site.first(
+		"WhatsApp Template", {"account": "_ME Desk Business", "template_name": "festive_offer"}
+	)
+	site.call(
+		"frappe.client.insert",
+		doc={
+			"doctype": "WhatsApp Campaign",
+			"campaign_name": name,
+			"segments": [{"segment": segment}, {"segment": expo}],
+			"template": template,
+			"header_url": "https://studio.example/diwali.jpg",
+			"variables": [
+				{"variable": "name", "value_type": "Document Field", "value": "first_name"},
+				{"variable": "offer", "value_type": "Fixed Text", "value": "20% off family portraits"},
+				{"variable": "campaign", "value_type": "Document Field", "value": "campaign"},
+			],
+		},
+	)
+	open_form(f"whatsapp-campaign/{name}")
+	page.wait_for_selector(".whatsapp-preview", timeout=15000)
+	shot("campaign-draft-with-preview")
+
+	# The safety rail: no healthy business account, no sending.
+	site.call(
+		"frappe.client.set_value",
+		doctype="WhatsApp Account",
+		name="_ME Desk Business",
+		fieldname="health_status",
+		value="BLOCKED",
+	)
+	open_form(f"whatsapp-campaign/{name}")
+	page.get_by_role("button", name="Estimate and Send").click()
+	page.wait_for_selector(".modal.show .alert-danger", timeout=15000)
+	page.wait_for_timeout(500)
+	shot("campaign-blocked-without-healthy-waba")
+	page.keyboard.press("Escape")
+	site.call(
+		"frappe.client.set_value",
+		doctype="WhatsApp Account",
+		name="_ME Desk Business",
+		fieldname="health_status",
+		value="AVAILABLE",
+	)
+
+	open_form(f"whatsapp-campaign/{name}")
+	page.get_by_role("button", name="Estimate and Send").click()
+	page.wait_for_selector(".modal.show tfoot", timeout=15000)
+	page.wait_for_timeout(500)
+	shot("campaign-estimate-dialog")
+	page.locator(".modal.show .btn-primary", has_text="Send Now").click()
+	for _ in range(60):
+		status = site.call(
+			"frappe.client.get_value", doctype="WhatsApp Campaign", filters={"name": name}, fieldname="status"
+		)["status"]
+		if status == "Completed":
+			break
+		time.sleep(1)
+	time.sleep(3)  # status webhooks
+	site.http.post(
+		f"{site.url}/api/method/run_doc_method",
+		data={"dt": "WhatsApp Campaign", "dn": name, "method": "refresh_results"},
+	).raise_for_status()
+	open_form(f"whatsapp-campaign/{name}")
+	page.wait_for_timeout(1000)
+	shot("campaign-completed-progress")
+	page.goto(f"{site.url}/app/whatsapp-message?campaign={name.replace(' ', '%20')}")
+	page.wait_for_timeout(2000)
+	shot("campaign-messages")
 
 
 def main():
@@ -215,6 +388,8 @@ def main():
 		page.get_by_role("tab", name="Dashboard").click()  # Customer keeps its connections there
 		page.wait_for_timeout(1500)
 		shot("customer-connections")
+
+		campaign_walkthrough(site, page, shot, open_form, customer_group, territory)
 		browser.close()
 	sim.stop()
 	print(json.dumps({"message_status": message["status"], "screenshots": shots}, indent=1))
