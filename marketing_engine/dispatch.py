@@ -495,13 +495,7 @@ def recipient_facts(customers: list[str], members: list[str], fields: set[str]) 
 			(customers,),
 			as_dict=True,
 		):
-			put(
-				"Customer",
-				c.name,
-				customer_name=c.customer_name,
-				first_name=first_name(c.customer_name),
-				city=c.city,
-			)
+			put("Customer", c.name, **person(c.customer_name, c.city))
 		if "last_booking_date" in fields:
 			for name, last in frappe.db.sql(
 				"""select customer, max(transaction_date) from `tabSales Order`
@@ -522,14 +516,12 @@ def recipient_facts(customers: list[str], members: list[str], fields: set[str]) 
 			(members,),
 			as_dict=True,
 		):
-			put(
-				"Segment Member",
-				m.name,
-				customer_name=m.member_name,
-				first_name=first_name(m.member_name),
-				city=m.city,
-			)
+			put("Segment Member", m.name, **person(m.member_name, m.city))
 	return facts
+
+
+def person(full_name: str | None, city: str | None) -> dict:
+	return {"customer_name": full_name, "first_name": first_name(full_name), "city": city}
 
 
 def first_name(full_name: str | None) -> str:

@@ -31,6 +31,7 @@ def after_migrate():
 
 def before_uninstall():
 	delete_derived_custom_fields()
+	drop_indexes()
 
 
 def ensure_roles():
@@ -70,3 +71,14 @@ def add_indexes():
 	for doctype, indexes in INDEXES.items():
 		for name, columns in indexes.items():
 			frappe.db.add_index(doctype, columns, name)
+
+
+def drop_indexes():
+	"""The indexes on ERPNext's tables go with the app (the app's own tables go anyway)."""
+	app_doctypes = set(frappe.get_all("DocType", filters={"module": "Marketing Engine"}, pluck="name"))
+	for doctype, indexes in INDEXES.items():
+		if doctype in app_doctypes:
+			continue
+		for name in indexes:
+			if frappe.db.has_index(f"tab{doctype}", name):
+				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop index `{name}`")

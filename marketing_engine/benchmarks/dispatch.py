@@ -20,7 +20,7 @@ import frappe
 import requests
 from frappe.utils import get_bench_path
 
-from marketing_engine.benchmarks.dispatch_setup import ACCOUNT, ensure_channel
+from marketing_engine.benchmarks.dispatch_setup import ensure_channel, fresh_campaign
 
 
 def run(recipients: int = 10000, rate: int = 80, workers: int = 1, latency: float = 0.25) -> dict:
@@ -114,27 +114,15 @@ def _static_audience(recipients: int) -> str:
 
 
 def _campaign(segment: str, workers: int):
-	name = f"{segment}, {workers} worker(s)"
-	if frappe.db.exists("WhatsApp Campaign", name):
-		frappe.db.delete("WhatsApp Message", {"campaign": name})
-		frappe.delete_doc("WhatsApp Campaign", name, force=True)
-	campaign = frappe.get_doc(
-		{
-			"doctype": "WhatsApp Campaign",
-			"campaign_name": name,
-			"segments": [{"segment": segment}],
-			"template": frappe.db.get_value(
-				"WhatsApp Template", {"template_name": "review_request", "account": ACCOUNT}
-			),
-			"variables": [
-				{"variable": "1", "value_type": "Document Field", "value": "first_name"},
-				{"variable": "2", "value_type": "Fixed Text", "value": "your shoot"},
-			],
-			"parallel_jobs": workers,
-		}
-	).insert()
-	frappe.db.commit()
-	return campaign
+	return fresh_campaign(
+		f"{segment}, {workers} worker(s)",
+		segment,
+		variables=[
+			{"variable": "1", "value_type": "Document Field", "value": "first_name"},
+			{"variable": "2", "value_type": "Fixed Text", "value": "your shoot"},
+		],
+		parallel_jobs=workers,
+	)
 
 
 def _peak_rss_kb(group_leaders: list[int]) -> int:

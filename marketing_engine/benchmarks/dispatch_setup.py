@@ -37,3 +37,24 @@ def ensure_channel(base_url: str, rate: int = 80) -> str:
 	settings.save(ignore_permissions=True)
 	frappe.db.commit()
 	return ACCOUNT
+
+
+def fresh_campaign(name: str, segment: str, **values):
+	"""A new campaign with the review_request template, replacing an earlier run's."""
+	if frappe.db.exists("WhatsApp Campaign", name):
+		frappe.db.delete("WhatsApp Message", {"campaign": name})
+		frappe.delete_doc("WhatsApp Campaign", name, force=True)
+	template = frappe.db.get_value(
+		"WhatsApp Template", {"template_name": "review_request", "account": ACCOUNT}
+	)
+	campaign = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Campaign",
+			"campaign_name": name,
+			"segments": [{"segment": segment}],
+			"template": template,
+			**values,
+		}
+	).insert()
+	frappe.db.commit()
+	return campaign

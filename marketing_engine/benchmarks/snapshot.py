@@ -11,7 +11,7 @@ import time
 import frappe
 
 from marketing_engine import dispatch
-from marketing_engine.benchmarks.dispatch_setup import ensure_channel
+from marketing_engine.benchmarks.dispatch_setup import ensure_channel, fresh_campaign
 
 AUDIENCE = "Everyone (benchmark)"
 
@@ -27,20 +27,7 @@ def run() -> dict:
 			}
 		).insert()
 	name = "Snapshot benchmark"
-	if frappe.db.exists("WhatsApp Campaign", name):
-		frappe.db.delete("WhatsApp Message", {"campaign": name})
-		frappe.delete_doc("WhatsApp Campaign", name, force=True)
-	campaign = frappe.get_doc(
-		{
-			"doctype": "WhatsApp Campaign",
-			"campaign_name": name,
-			"segments": [{"segment": AUDIENCE}],
-			"template": frappe.db.get_value(
-				"WhatsApp Template", {"template_name": "review_request", "account": "BENCH Business"}
-			),
-		}
-	).insert()
-	frappe.db.commit()
+	campaign = fresh_campaign(name, AUDIENCE)
 	started = time.perf_counter()
 	rows = dispatch.snapshot(campaign)
 	frappe.db.commit()

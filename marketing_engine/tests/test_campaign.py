@@ -25,7 +25,9 @@ from marketing_engine.tests.utils import (
 	configure_channel,
 	make_customer,
 	make_customer_group,
+	restore_settings,
 	sandbox_numbers,
+	saved_settings,
 	start_simulator,
 	template_name,
 	wait_until,
@@ -43,7 +45,7 @@ class TestCampaign(FrappeTestCase):
 		cls.server = WebServer().start()
 		cls.numbers = sandbox_numbers()
 		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
-		cls.settings_before = frappe.get_single("Marketing Settings").as_dict()
+		cls.settings_before = saved_settings()
 		configure_channel(cls.simulator.base_url)
 		make_customer_group(GROUP)
 		cls.phones = {"in": [], "out": [], "none": []}
@@ -74,13 +76,7 @@ class TestCampaign(FrappeTestCase):
 		cls.simulator.stop()
 		cls.server.stop()
 		frappe.db.rollback()
-		settings = frappe.get_single("Marketing Settings")
-		for df in settings.meta.fields:
-			if df.fieldtype not in ("Section Break", "Column Break", "Table"):
-				settings.set(df.fieldname, cls.settings_before.get(df.fieldname))
-		settings.booking_confirmation_variables = []
-		settings.flags.ignore_mandatory = True
-		settings.save(ignore_permissions=True)
+		restore_settings(cls.settings_before)
 		frappe.db.commit()
 		super().tearDownClass()
 

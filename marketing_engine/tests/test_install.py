@@ -51,8 +51,12 @@ class TestUninstallReinstall(FrappeTestCase):
 		for doctype in APP_DOCTYPES:
 			self.assertFalse(frappe.db.exists("DocType", doctype), doctype)
 		self.assertFalse(frappe.db.table_exists("WhatsApp Message"))
-		# ERPNext is untouched and Customer's dashboard still loads without our hook.
+		# ERPNext is untouched and keeps none of our indexes or derived fields.
 		self.assertTrue(frappe.db.exists("DocType", "Sales Order"))
+		self.assertFalse(frappe.db.has_index("tabSales Invoice", "me_customer_spend"))
+		self.assertFalse(frappe.db.exists("Custom Field", {"dt": "Customer", "fieldname": "whatsapp_number"}))
+		# Birthdays are the studio's data: they stay.
+		self.assertTrue(frappe.db.exists("Custom Field", {"dt": "Customer", "fieldname": "birthday"}))
 
 		installed = bench("install-app", "marketing_engine")
 		self.assertEqual(installed.returncode, 0, installed.stdout + installed.stderr)
@@ -66,3 +70,6 @@ class TestUninstallReinstall(FrappeTestCase):
 		self.assertEqual(frappe.db.get_single_value("Marketing Settings", "default_country"), "India")
 		items = [i for g in frappe.get_meta("Customer").get_dashboard_data().transactions for i in g["items"]]
 		self.assertIn("WhatsApp Consent", items)
+		self.assertTrue(frappe.db.has_index("tabSales Invoice", "me_customer_spend"))
+		self.assertTrue(frappe.db.exists("Custom Field", {"dt": "Customer", "fieldname": "whatsapp_number"}))
+		self.assertTrue(frappe.db.exists("WhatsApp Rate Card", {"enabled": 1}))

@@ -17,7 +17,9 @@ from marketing_engine.tests.utils import (
 	configure_channel,
 	make_customer,
 	make_sales_order,
+	restore_settings,
 	sandbox_numbers,
+	saved_settings,
 	start_simulator,
 )
 
@@ -29,7 +31,7 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		cls.server = WebServer().start()
 		cls.numbers = sandbox_numbers()
 		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
-		cls.settings_before = frappe.get_single("Marketing Settings").as_dict()
+		cls.settings_before = saved_settings()
 		configure_channel(cls.simulator.base_url)
 		frappe.db.commit()
 
@@ -42,13 +44,7 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 			"WhatsApp Message", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"
 		):
 			frappe.delete_doc("WhatsApp Message", name, force=True, ignore_permissions=True)
-		settings = frappe.get_single("Marketing Settings")
-		for df in settings.meta.fields:
-			if df.fieldtype not in ("Section Break", "Column Break", "Table"):
-				settings.set(df.fieldname, cls.settings_before.get(df.fieldname))
-		settings.booking_confirmation_variables = []
-		settings.flags.ignore_mandatory = True
-		settings.save(ignore_permissions=True)
+		restore_settings(cls.settings_before)
 		for name in frappe.get_all(
 			"WhatsApp Template", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"
 		):

@@ -104,6 +104,21 @@ def before_tests():
 	frappe.db.commit()
 
 
+def saved_settings() -> dict:
+	return frappe.get_single("Marketing Settings").as_dict()
+
+
+def restore_settings(before: dict) -> None:
+	"""Put Marketing Settings back as they were (for tests that had to commit their changes)."""
+	settings = frappe.get_single("Marketing Settings")
+	for df in settings.meta.fields:
+		if df.fieldtype not in ("Section Break", "Column Break", "Table"):
+			settings.set(df.fieldname, before.get(df.fieldname))
+	settings.booking_confirmation_variables = []
+	settings.flags.ignore_mandatory = True
+	settings.save(ignore_permissions=True)
+
+
 def template_name(account: str, template: str) -> str:
 	return frappe.db.get_value("WhatsApp Template", {"account": account, "template_name": template})
 
