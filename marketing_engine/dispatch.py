@@ -168,13 +168,15 @@ class CampaignSender:
 		self.marketing = self.spec.category == "MARKETING"
 		self.header = media_header(self.campaign, self.account, self.spec)
 		rate = max(1, cint(self.account.messages_per_second) or 80)
-		self.threads = max(4, min(MAX_THREADS_PER_JOB, math.ceil(rate / 2)))
+		# Enough threads for a second of sends in flight: the pool never waits for a free thread
+		# while a slot of the number's rate goes by.
+		self.threads = max(4, min(MAX_THREADS_PER_JOB, math.ceil(rate)))
 		self.batch_size = self.threads
 		self.redis = plain_redis()
 		self.limiter = RedisRateLimiter(
 			self.redis,
 			f"{frappe.local.site}:whatsapp-rate:{self.account.phone_number_id}",
-			rate,
+			rate * PACE,
 			max_wait=2.0,
 		)
 		self.client_args = dict(
