@@ -590,7 +590,8 @@ def replied_count(campaign: str) -> int:
 		"""select count(distinct m.phone) from `tabWhatsApp Message` m
 		join `tabWhatsApp Message` i on i.direction='Inbound' and i.phone = m.phone
 			and (i.reply_to_message_id = m.message_id
-				or (i.received_at >= m.modified and i.received_at <= m.modified + interval 7 day))
+				or (i.received_at >= coalesce(m.sent_at, m.creation)
+					and i.received_at <= coalesce(m.sent_at, m.creation) + interval 7 day))
 		where m.campaign=%s and m.message_id is not null""",
 		campaign,
 	)[0][0]

@@ -146,9 +146,9 @@ def find_contact(phone: str) -> tuple[str, str] | None:
 		for doctype, field in (("Customer", "customer"), ("Contact", "contact"), ("Lead", "lead")):
 			if consent[field]:
 				return doctype, consent[field]
-	variants = list({phone, phone.lstrip("+"), phone[3:] if phone.startswith("+91") else phone})
-	for doctype, field in (("Customer", "mobile_no"), ("Contact", "mobile_no"), ("Lead", "mobile_no")):
-		name = frappe.db.get_value(doctype, {field: ("in", variants)})
+	for doctype in ("Customer", "Contact", "Lead"):
+		# whatsapp_number is mobile_no in E.164, kept by marketing_engine.numbers
+		name = frappe.db.get_value(doctype, {"whatsapp_number": phone})
 		if name:
 			return doctype, name
 	return None

@@ -307,6 +307,59 @@ class TestCampaign(FrappeTestCase):
 		)
 		self.assertEqual(len(self.sent_to(campaign.name)), 16)
 
+	def test_scheduled_campaign_with_an_image_header_starts_when_due(self):
+		image = frappe.get_doc(
+			{
+				"doctype": "File",
+				"file_name": "diwali.png",
+				"content": b"\x89PNG\r\n\x1a\n fake image",
+				"is_private": 1,
+			}
+		).insert()
+		campaign = self.campaign(
+			"_ME Camp Diwali",
+			template=template_name(BUSINESS_ACCOUNT, "festive_offer"),
+			variables=[
+				{"variable": "name", "value_type": "Document Field", "value": "first_name"},
+				{"variable": "offer", "value_type": "Fixed Text", "value": "20% off"},
+				{"variable": "campaign", "value_type": "Document Field", "value": "campaign"},
+			],
+			header_attachment=image.file_url,
+			send_mode="Schedule",
+			scheduled_at=frappe.utils.add_to_date(frappe.utils.now_datetime(), minutes=10),
+		)
+		self.assertEqual(campaign.confirm_send(), {"status": "Scheduled"})
+		frappe.db.commit()
+		dispatch.maintain_campaigns()  # not due yet: nothing happens
+		self.assertEqual(frappe.db.get_value("WhatsApp Campaign", campaign.name, "status"), "Scheduled")
+		frappe.db.set_value(
+			"WhatsApp Campaign",
+			campaign.name,
+			"scheduled_at",
+			frappe.utils.add_to_date(frappe.utils.now_datetime(), minutes=-1),
+		)
+		frappe.db.commit()
+		dispatch.maintain_campaigns()  # what the scheduler does every minute
+		frappe.db.commit()
+		self.assertTrue(
+			wait_until(
+				lambda: frappe.db.get_value("WhatsApp Campaign", campaign.name, "status") == "Completed",
+				timeout=60,
+			)
+		)
+		names = set(frappe.get_all("WhatsApp Message", filters={"campaign": campaign.name}, pluck="name"))
+		sent = [m for m in self.simulator.sent if m.callback_data in names]
+		self.assertEqual(len(sent), 16)
+		media_id = frappe.db.get_value("WhatsApp Campaign", campaign.name, "header_media_id")
+		self.assertIn(media_id, self.simulator.media)  # uploaded to Meta once, then reused
+		for message in sent:
+			header, body, button = message.payload["template"]["components"]
+			self.assertEqual(header["parameters"][0]["image"]["id"], media_id)
+			self.assertEqual(
+				body["parameters"][1], {"type": "text", "text": "20% off", "parameter_name": "offer"}
+			)
+			self.assertEqual(button["parameters"][0]["text"], "me-camp-diwali")  # utm_source on the link
+
 	def test_no_healthy_business_account_blocks_the_campaign_with_the_reason(self):
 		campaign = self.campaign("_ME Camp Blocked")
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "health_status", "BLOCKED")
