@@ -8,7 +8,6 @@ import collections
 import time
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from marketing_engine import dispatch
 from marketing_engine.engine.consent import OptInSource, OptOutSource
@@ -19,16 +18,10 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
-	SYSTEM_ACCOUNT,
+	LiveChannelTestCase,
 	RQWorker,
-	WebServer,
-	configure_channel,
 	make_customer,
 	make_customer_group,
-	restore_settings,
-	sandbox_numbers,
-	saved_settings,
-	start_simulator,
 	template_name,
 	wait_until,
 )
@@ -38,15 +31,10 @@ AUDIENCE = "_ME Camp Audience"
 FINAL = {"Accepted", "Sent", "Delivered", "Read", "Failed", "Skipped"}
 
 
-class TestCampaign(FrappeTestCase):
+class TestCampaign(LiveChannelTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.server = WebServer().start()
-		cls.numbers = sandbox_numbers()
-		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
-		cls.settings_before = saved_settings()
-		configure_channel(cls.simulator.base_url)
 		make_customer_group(GROUP)
 		cls.phones = {"in": [], "out": [], "none": []}
 		for i in range(20):
@@ -73,11 +61,6 @@ class TestCampaign(FrappeTestCase):
 	@classmethod
 	def tearDownClass(cls):
 		cls.worker.stop()
-		cls.simulator.stop()
-		cls.server.stop()
-		frappe.db.rollback()
-		restore_settings(cls.settings_before)
-		frappe.db.commit()
 		super().tearDownClass()
 
 	def setUp(self):

@@ -6,45 +6,26 @@ removes it afterwards."""
 import time
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
 
 from marketing_engine.api.sales_order import send_booking_confirmation
 from marketing_engine.engine.simulator import Outcome
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	SYSTEM_ACCOUNT,
-	WebServer,
-	configure_channel,
+	LiveChannelTestCase,
 	make_customer,
 	make_sales_order,
-	restore_settings,
-	sandbox_numbers,
-	saved_settings,
-	start_simulator,
 )
 
 
-class TestSalesOrderConfirmation(FrappeTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.server = WebServer().start()
-		cls.numbers = sandbox_numbers()
-		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
-		cls.settings_before = saved_settings()
-		configure_channel(cls.simulator.base_url)
-		frappe.db.commit()
-
+class TestSalesOrderConfirmation(LiveChannelTestCase):
 	@classmethod
 	def tearDownClass(cls):
-		cls.simulator.stop()
-		cls.server.stop()
-		frappe.db.rollback()
+		super().tearDownClass()
 		for name in frappe.get_all(
 			"WhatsApp Message", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"
 		):
 			frappe.delete_doc("WhatsApp Message", name, force=True, ignore_permissions=True)
-		restore_settings(cls.settings_before)
 		for name in frappe.get_all(
 			"WhatsApp Template", filters={"account": ("in", [SYSTEM_ACCOUNT, BUSINESS_ACCOUNT])}, pluck="name"
 		):
@@ -52,7 +33,6 @@ class TestSalesOrderConfirmation(FrappeTestCase):
 		for name in (SYSTEM_ACCOUNT, BUSINESS_ACCOUNT):
 			frappe.delete_doc("WhatsApp Account", name, force=True, ignore_permissions=True)
 		frappe.db.commit()
-		super().tearDownClass()
 
 	def wait_for_status(self, message: str, status: str, timeout: float = 15) -> str:
 		deadline = time.time() + timeout

@@ -9,6 +9,7 @@ import time
 
 import frappe
 import requests
+from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, get_bench_path, nowdate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -374,3 +375,28 @@ def wait_until(condition, timeout: float = 60, interval: float = 0.2):
 		if value or time.time() > deadline:
 			return value
 		time.sleep(interval)
+
+
+class LiveChannelTestCase(FrappeTestCase):
+	"""Sandbox accounts on a simulator whose webhooks reach this site through Frappe's own web
+	server in a child process. The server only sees committed data, so these tests commit; the
+	settings they change are put back afterwards."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.server = WebServer().start()
+		cls.numbers = sandbox_numbers()
+		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
+		cls.settings_before = saved_settings()
+		configure_channel(cls.simulator.base_url)
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.simulator.stop()
+		cls.server.stop()
+		frappe.db.rollback()
+		restore_settings(cls.settings_before)
+		frappe.db.commit()
+		super().tearDownClass()
