@@ -26,6 +26,9 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 	record_opt_out,
 )
 
+# The record kinds a number can belong to, and their link field on WhatsApp Consent.
+CONSENT_LINK_FIELDS = {"Customer": "customer", "Contact": "contact", "Lead": "lead"}
+
 
 def handle_events(account: str, events: list[Event]) -> None:
 	for event in events:
@@ -141,12 +144,11 @@ def apply_preference(event: PreferenceUpdate) -> None:
 
 def find_contact(phone: str) -> tuple[str, str] | None:
 	"""The Customer, Contact or Lead a number belongs to, most specific record first."""
-	consent = frappe.db.get_value("WhatsApp Consent", phone, ["customer", "contact", "lead"], as_dict=True)
-	if consent:
-		for doctype, field in (("Customer", "customer"), ("Contact", "contact"), ("Lead", "lead")):
-			if consent[field]:
-				return doctype, consent[field]
-	for doctype in ("Customer", "Contact", "Lead"):
+	consent = frappe.db.get_value("WhatsApp Consent", phone, list(CONSENT_LINK_FIELDS.values()), as_dict=True)
+	for doctype, field in CONSENT_LINK_FIELDS.items():
+		if consent and consent[field]:
+			return doctype, consent[field]
+	for doctype in CONSENT_LINK_FIELDS:
 		# whatsapp_number is mobile_no in E.164, kept by marketing_engine.numbers
 		name = frappe.db.get_value(doctype, {"whatsapp_number": phone})
 		if name:
@@ -155,9 +157,7 @@ def find_contact(phone: str) -> tuple[str, str] | None:
 
 
 def consent_links(contact: tuple[str, str] | None) -> dict:
-	if not contact:
-		return {}
-	return {{"Customer": "customer", "Contact": "contact", "Lead": "lead"}[contact[0]]: contact[1]}
+	return {CONSENT_LINK_FIELDS[contact[0]]: contact[1]} if contact else {}
 
 
 def _local(utc_datetime):
