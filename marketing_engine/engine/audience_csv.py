@@ -7,19 +7,27 @@ is never rejected for a few bad rows: each row is either a :class:`MemberRow` or
 the studio can act on, so the upload screen can say "line 14: bad number '98765': too short".
 Only a file that cannot be read at all (empty, no header, no phone column) raises
 :class:`CsvFormatError`.
+
+A row is for its number and consent: a value of a secondary field that is wrong (an email that is
+not one, a city that is "#N/A") costs that value, not the row, and is reported as a
+:class:`RowWarning`, as are kept numbers that marketing is unlikely to reach (landlines, countries
+where Meta does not deliver marketing). :func:`report_csv` gives the studio all of it as a file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .phone import InvalidPhoneNumber, normalize, region_of
+from .phone import InvalidPhoneNumber, line_type, marketing_warning, normalize, region_of
 
 # Every kind of RowError, in the order an upload summary lists them.
 ERROR_KINDS = ("bad_number", "missing_phone", "duplicate", "missing_consent", "encoding", "malformed")
+# Every kind of RowWarning (a kept row with something to know about), in the order a summary lists them.
+WARNING_KINDS = ("landline", "marketing_not_delivered", "bad_email", "bad_city", "extra_columns")
 
 # Accepted header names per field, compared after _header_key(). Where a file has two columns for
 # one field, the column whose name comes first here wins: a "WhatsApp Number" column is the one to
@@ -58,6 +66,9 @@ CONSENT_NO = frozenset({"no", "n", "false", "0", "opted out", "opt out", "optout
 
 MAX_RAW_CHARS = 200
 DELIMITERS = (",", ";", "\t")
+# Segment Member stores the city in a Data field, which holds 140 characters.
+MAX_CITY_CHARS = 140
+REPORT_COLUMNS = ("Line", "Outcome", "Kind", "Reason", "Row")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Excel shows a long number column as 9.19876E+11 and saves it that way: the digits are gone.
@@ -69,6 +80,22 @@ _TAG_SEPARATORS = re.compile(r"[,;|]")
 # "Mobile No.", "WhatsApp_Number", "E-mail", "Phone*", "Opt-In:".
 _HEADER_NOISE = re.compile(r"[\s_.:*-]+")
 _SPREADSHEET_MANGLED = "number was mangled by a spreadsheet (scientific notation): format the column as text"
+# What Excel, Google Sheets and LibreOffice write into a cell whose formula failed, e.g. a VLOOKUP
+# that found no city for a pin code. Listed rather than matched by shape: "#Mumbai" is a hashtag.
+_SPREADSHEET_ERROR = re.compile(
+	r"^(#(NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|ERROR!|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!|BUSY!"
+	r"|UNKNOWN!|GETTING_DATA)|Err:\d{3})$",
+	re.IGNORECASE,
+)
+# What people type into a cell to say "no value".
+_PLACEHOLDERS = frozenset(
+	{"n/a", "n.a.", "na", "nil", "null", "none", "nan", "undefined", "not available", "not applicable"}
+)
+# Cells a spreadsheet reads as a formula (CSV injection): such a cell in the report gets a leading
+# apostrophe, which makes it plain text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_VALUES_LISTED = 5
+_VALUE_CHARS_LISTED = 40
 
 
 class CsvFormatError(ValueError):
@@ -86,6 +113,8 @@ class MemberRow:
 	# True: the row says the person opted in; False: it says they did not; None: blank or no column.
 	consent: bool | None
 	tags: list[str] = field(default_factory=list)
+	line_type: str = "unknown"  # phone.line_type(): "mobile", "fixed_line", ...
+	warnings: list[str] = field(default_factory=list)  # kinds of this row's RowWarnings
 
 
 @dataclass
@@ -97,19 +126,39 @@ class RowError:
 
 
 @dataclass
+class RowWarning:
+	"""Something to know about a row that was kept: a value left out, or a number marketing is
+	unlikely to reach."""
+
+	line: int  # as RowError.line
+	kind: str  # one of WARNING_KINDS
+	reason: str
+	raw: str  # as RowError.raw
+
+
+@dataclass
 class CsvReport:
 	rows: list[MemberRow]
 	errors: list[RowError]
 	columns: dict[str, str]  # our field -> the header text found in the file
 	total_lines: int  # data lines seen (without header and blank lines): len(rows) + len(errors)
+	warnings: list[RowWarning] = field(default_factory=list)  # of kept rows, by line
 
 	def counts_by_kind(self) -> dict[str, int]:
 		"""Errors per kind, only the kinds that occur (so ``if counts:`` means "something was
 		rejected"), in the order of ERROR_KINDS."""
-		counts = dict.fromkeys(ERROR_KINDS, 0)
-		for error in self.errors:
-			counts[error.kind] += 1
-		return {kind: n for kind, n in counts.items() if n}
+		return _counts(self.errors, ERROR_KINDS)
+
+	def warning_counts_by_kind(self) -> dict[str, int]:
+		"""Warnings per kind, only the kinds that occur, in the order of WARNING_KINDS."""
+		return _counts(self.warnings, WARNING_KINDS)
+
+
+def _counts(entries: list[RowError] | list[RowWarning], kinds: tuple[str, ...]) -> dict[str, int]:
+	counts = dict.fromkeys(kinds, 0)
+	for entry in entries:
+		counts[entry.kind] += 1
+	return {kind: n for kind, n in counts.items() if n}
 
 
 @dataclass
@@ -127,7 +176,8 @@ def parse_members(
 	consented_numbers: set[str] | frozenset[str] = frozenset(),
 	max_rows: int = 200_000,
 ) -> CsvReport:
-	"""Read an uploaded CSV into members and a line-by-line report of the rows that were left out.
+	"""Read an uploaded CSV into members and a line-by-line report of the rows that were left out
+	and of the kept rows with warnings.
 
 	Numbers without a country code are read as numbers of ``default_region``. With
 	``require_consent`` a row is kept only if it says the person opted in, or if its number is in
@@ -165,6 +215,7 @@ def parse_members(
 	index = {name: header.index(text) for name, text in columns.items()}
 
 	members: list[MemberRow] = []
+	warnings: list[RowWarning] = []
 	first_line_of_number: dict[str, int] = {}
 	too_many_rows = CsvFormatError(
 		f"The file has more than {max_rows:,} data rows; split the file into smaller files and upload each."
@@ -194,10 +245,12 @@ def parse_members(
 		if isinstance(outcome, RowError):
 			errors.append(outcome)
 		else:
-			members.append(outcome)
-			first_line_of_number[outcome.phone] = outcome.line
+			member, member_warnings = outcome
+			members.append(member)
+			warnings.extend(member_warnings)
+			first_line_of_number[member.phone] = member.line
 	errors.sort(key=lambda e: e.line)  # encoding errors were found before the rest
-	return CsvReport(rows=members, errors=errors, columns=columns, total_lines=data_lines)
+	return CsvReport(rows=members, errors=errors, columns=columns, total_lines=data_lines, warnings=warnings)
 
 
 def _member_or_error(
@@ -211,17 +264,39 @@ def _member_or_error(
 	require_consent: bool,
 	consented_numbers: set[str] | frozenset[str],
 	first_line_of_number: dict[str, int],
-) -> MemberRow | RowError:
-	"""Check one row; the first problem found is the one reported, a row is kept only if none."""
+) -> tuple[MemberRow, list[RowWarning]] | RowError:
+	"""Check one row; the first problem found is the one reported, a row is kept only if none.
+	A kept row comes with its warnings, in the order of WARNING_KINDS."""
 
 	def error(kind: str, reason: str) -> RowError:
 		return RowError(line, reason, kind, _truncate(raw_text))
 
-	# A row cut short before the phone column, or with values beyond the header (an unquoted comma
-	# in a name shifts every later value into the wrong column), cannot be read reliably.
-	overflow = [value for value in fields[header_width:] if value]
-	if len(fields) <= index["phone"] or overflow:
+	warnings: list[RowWarning] = []
+
+	def warn(kind: str, reason: str) -> None:
+		warnings.append(RowWarning(line, kind, reason, _truncate(raw_text)))
+
+	if len(fields) <= index["phone"]:
 		return error("malformed", f"wrong number of columns ({len(fields)}, header has {header_width})")
+	# An unquoted comma in a name shifts every later value one column to the right. If the number
+	# and the consent still read, the values beyond the header are extras to ignore (often tags
+	# split at their commas); if they don't, the shift is the likely cause and the reason says so.
+	extra_values = [value for value in fields[header_width:] if value]
+	if extra_values:
+		warn(
+			"extra_columns",
+			f"{_values_beyond_header(extra_values, header_width)} ignored: {_listed(extra_values)}",
+		)
+
+	def unreadable(kind: str, reason: str) -> RowError:
+		if not extra_values:
+			return error(kind, reason)
+		return error(
+			"malformed",
+			f"{reason}; the row has {_values_beyond_header(extra_values, header_width)} "
+			f"({_listed(extra_values)}): a value with an unquoted comma, like a name 'Sharma, Ravi', "
+			"shifts the values into the wrong columns; put such values in double quotes",
+		)
 
 	def value_of(name: str) -> str:
 		position = index.get(name)
@@ -229,23 +304,19 @@ def _member_or_error(
 
 	raw_phone = value_of("phone")
 	if not raw_phone:
-		return error("missing_phone", "missing phone")
+		return unreadable("missing_phone", "missing phone")
 	if _SCIENTIFIC_NOTATION.match(raw_phone):
-		return error("bad_number", f"bad number '{raw_phone}': {_SPREADSHEET_MANGLED}")
+		return unreadable("bad_number", f"bad number '{raw_phone}': {_SPREADSHEET_MANGLED}")
 	float_digits = _FLOAT_SUFFIX.match(raw_phone)
 	try:
 		phone = normalize(float_digits.group(1) if float_digits else raw_phone, default_region)
 	except InvalidPhoneNumber as e:
-		return error("bad_number", f"bad number '{raw_phone}': {e.reason}")
+		return unreadable("bad_number", f"bad number '{raw_phone}': {e.reason}")
 
 	consent_text = value_of("consent")
 	consent = _consent_value(consent_text)
 	if consent_text and consent is None:
-		return error("malformed", f"consent value '{consent_text}' is not yes/no")
-
-	email = value_of("email") or None
-	if email and not _EMAIL.match(email):
-		return error("malformed", f"email '{email}' is not an email address")
+		return unreadable("malformed", f"consent value '{consent_text}' is not yes/no")
 
 	if phone in first_line_of_number:
 		return error("duplicate", f"duplicate of line {first_line_of_number[phone]} ({phone})")
@@ -258,16 +329,82 @@ def _member_or_error(
 				return error("missing_consent", "missing consent (the file has no consent column)")
 			return error("missing_consent", "missing consent")
 
-	return MemberRow(
+	# Marketing is what the list is for, but the row is kept: other messages can still reach the
+	# number, and campaigns leave such numbers out separately.
+	unlikely_to_get_marketing = marketing_warning(phone)
+	if unlikely_to_get_marketing:
+		warn(*unlikely_to_get_marketing)
+
+	email = value_of("email") or None
+	if email and not _EMAIL.match(email):
+		warn("bad_email", f"email '{_shortened(email)}' is not an email address: left blank")
+		email = None
+
+	city = _single_line(value_of("city")) or None
+	city_problem = _not_a_place_name(city) if city else None
+	if city_problem:
+		warn("bad_city", f"city '{_shortened(city)}' {city_problem}: left blank")
+		city = None
+
+	warnings.sort(key=lambda warning: WARNING_KINDS.index(warning.kind))
+	member = MemberRow(
 		line=line,
 		name=_single_line(value_of("name")),
 		phone=phone,
 		region=region_of(phone),
 		email=email,
-		city=_single_line(value_of("city")) or None,
+		city=city,
 		consent=consent,
 		tags=_tags(value_of("tags")),
+		line_type=line_type(phone),
+		warnings=[warning.kind for warning in warnings],
 	)
+	return member, warnings
+
+
+def _values_beyond_header(values: list[str], header_width: int) -> str:
+	return f"{len(values)} value{'s' if len(values) != 1 else ''} beyond the header's {header_width} columns"
+
+
+def _not_a_place_name(city: str) -> str | None:
+	"""Why a city value cannot be a place, or None if it may be one."""
+	if _SPREADSHEET_ERROR.match(city):
+		return "is a spreadsheet error, not a place name"
+	if city.lower() in _PLACEHOLDERS:
+		return "is a placeholder, not a place name"
+	if not any(character.isalpha() for character in city):  # a pin code, "-", "0"
+		return "has no letters, so it is not a place name"
+	if len(city) > MAX_CITY_CHARS:
+		return f"is longer than {MAX_CITY_CHARS} characters, so it is not a place name"
+	return None
+
+
+# --- Report file -------------------------------------------------------------------------------
+
+
+def report_csv(report: CsvReport) -> bytes:
+	"""The rejected rows and the warnings line by line, as a CSV file for the studio: UTF-8 with a
+	byte order mark, without which Excel reads the file in the computer's legacy code page.
+
+	Columns are REPORT_COLUMNS; Outcome is "rejected" or "warning". A cell that a spreadsheet would
+	run as a formula (it starts with = + - @) gets a leading apostrophe: the Row column holds what
+	the uploaded file said, which may come from anyone filling a lead form.
+	"""
+	entries = [(error.line, "rejected", error.kind, error.reason, error.raw) for error in report.errors]
+	entries += [
+		(warning.line, "warning", warning.kind, warning.reason, warning.raw) for warning in report.warnings
+	]
+	entries.sort(key=lambda entry: entry[0])  # stable: a line's warnings keep their order
+	text = io.StringIO()
+	writer = csv.writer(text)  # minimal quoting, \r\n line ends, as Excel writes CSV
+	writer.writerow(REPORT_COLUMNS)
+	for line, outcome, kind, reason, raw in entries:
+		writer.writerow([line, outcome, kind, _inert(reason), _inert(raw)])
+	return text.getvalue().encode("utf-8-sig")
+
+
+def _inert(cell: str) -> str:
+	return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 # --- Bytes to lines ----------------------------------------------------------------------------
@@ -509,3 +646,13 @@ def _single_line(text: str) -> str:
 
 def _truncate(text: str) -> str:
 	return text[:MAX_RAW_CHARS]
+
+
+def _shortened(value: str) -> str:
+	"""A value quoted in a reason: enough to find it in the file."""
+	return value if len(value) <= _VALUE_CHARS_LISTED else value[: _VALUE_CHARS_LISTED - 3] + "..."
+
+
+def _listed(values: list[str]) -> str:
+	listed = ", ".join(f"'{_shortened(value)}'" for value in values[:_VALUES_LISTED])
+	return listed + (f" and {len(values) - _VALUES_LISTED} more" if len(values) > _VALUES_LISTED else "")

@@ -21,9 +21,13 @@ TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components"
 
 @dataclass
 class SendResult:
+	"""Meta's answer to a send: ``contacts[0]`` has ``wa_id`` for a phone send and ``user_id``
+	(the BSUID) for a send to a BSUID."""
+
 	message_id: str
 	wa_id: str | None
 	message_status: str | None  # "accepted", "held_for_quality_assessment", ...
+	user_id: str | None = None
 
 
 @dataclass
@@ -68,8 +72,8 @@ class CloudAPIClient:
 		header: MediaHeader | None = None,
 		callback_data: str | None = None,
 	) -> SendResult:
-		"""Send one template message. ``callback_data`` comes back on every status webhook for
-		it, which is how a send whose answer was lost is matched up later."""
+		"""Send one template message to a phone number or a BSUID. ``callback_data`` comes back on
+		every status webhook for it, which is how a send whose answer was lost is matched up later."""
 		return self.send_payload(build_send_payload(spec, to, values, header, callback_data))
 
 	def send_payload(self, payload: dict) -> SendResult:
@@ -81,7 +85,9 @@ class CloudAPIClient:
 				None, "Meta accepted the request but returned no message id", repr(body)[:300]
 			)
 		contact = (body.get("contacts") or [{}])[0]
-		return SendResult(message["id"], contact.get("wa_id"), message.get("message_status"))
+		return SendResult(
+			message["id"], contact.get("wa_id"), message.get("message_status"), contact.get("user_id")
+		)
 
 	def list_templates(self) -> list[TemplateSpec]:
 		if not self.waba_id:

@@ -37,6 +37,7 @@ class OptInSource(str, Enum):
 	INBOUND_MESSAGE = "Inbound Message"
 	MANUAL = "Manual"
 	META_PREFERENCE = "Meta Preference"
+	NUMBER_CHANGED = "Number Changed"  # carried over from the person's previous number
 
 
 class OptOutSource(str, Enum):
@@ -45,6 +46,7 @@ class OptOutSource(str, Enum):
 	META_PREFERENCE = "Meta Preference"
 	META_ERROR = "Meta Error 131050"
 	MANUAL = "Manual"
+	NUMBER_CHANGED = "Number Changed"  # the person left this number, or carried an opt-out over
 
 
 def keywords(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -29,6 +29,9 @@ class Block(str, Enum):
 	BUSINESS_ACCOUNT_UNHEALTHY = "business_account_unhealthy"
 	NO_CONSENT = "no_consent"
 	OPTED_OUT = "opted_out"
+	LANDLINE = "landline"
+	MARKETING_NOT_DELIVERED = "marketing_not_delivered"
+	FREQUENCY_CAP = "frequency_cap"
 	QUIET_HOURS = "quiet_hours"
 
 
@@ -43,6 +46,30 @@ class AccountState:
 	@property
 	def can_send(self) -> bool:
 		return self.health_status in SENDABLE_HEALTH
+
+
+@dataclass
+class FrequencyCap:
+	"""At most ``limit`` marketing messages per person in any ``days`` long window; 0 turns it off.
+
+	Klaviyo-style "smart sending" across every campaign and sequence: a studio that runs a festive
+	offer, a review drip and a birthday voucher in one week must not send all three to one person."""
+
+	limit: int = 2
+	days: int = 7
+
+	@property
+	def enabled(self) -> bool:
+		return self.limit > 0 and self.days > 0
+
+	def reached(self, recent: int) -> bool:
+		return self.enabled and recent >= self.limit
+
+	def reason(self, recent: int) -> str:
+		return (
+			f"Already received {recent} marketing message{'s' if recent != 1 else ''} in the last "
+			f"{self.days} day{'s' if self.days != 1 else ''} (frequency cap: {self.limit})."
+		)
 
 
 @dataclass
@@ -65,14 +92,23 @@ def decide(
 	consent: ConsentState | None = None,
 	now: datetime | None = None,
 	quiet_hours: tuple[time, time] | None = None,
+	number_warning: tuple[str, str] | None = None,
+	frequency_cap: FrequencyCap | None = None,
+	recent_marketing: int = 0,
 ) -> Route:
-	"""Route one message of ``category`` (Meta's template category) to one recipient."""
+	"""Route one message of ``category`` (Meta's template category) to one recipient.
+
+	``number_warning`` is what :func:`.phone.marketing_warning` says of the number (a landline, a
+	market where Meta does not deliver marketing); ``recent_marketing`` counts the marketing
+	messages the person was sent inside the frequency cap's window."""
 	category = (category or "").upper()
 	if category in TRANSACTIONAL_CATEGORIES:
 		return _route_transactional(system_account)
 	if category != MARKETING:
 		return Route(block=Block.UNKNOWN_CATEGORY, reason=f"Unknown message category {category!r}")
-	return _route_marketing(business_account, consent, now, quiet_hours)
+	return _route_marketing(
+		business_account, consent, now, quiet_hours, number_warning, frequency_cap, recent_marketing
+	)
 
 
 def business_account_problem(account: AccountState | None) -> Route | None:
@@ -127,6 +163,9 @@ def _route_marketing(
 	consent: ConsentState | None,
 	now: datetime | None,
 	quiet_hours: tuple[time, time] | None,
+	number_warning: tuple[str, str] | None = None,
+	frequency_cap: FrequencyCap | None = None,
+	recent_marketing: int = 0,
 ) -> Route:
 	problem = business_account_problem(account)
 	if problem:
@@ -136,6 +175,11 @@ def _route_marketing(
 		return Route(block=Block.OPTED_OUT, reason="The contact opted out of WhatsApp marketing.")
 	if not consent.opted_in:
 		return Route(block=Block.NO_CONSENT, reason="The contact has no recorded WhatsApp marketing opt-in.")
+	if number_warning:
+		kind, why = number_warning
+		return Route(block=Block(kind), reason=why)
+	if frequency_cap and frequency_cap.reached(recent_marketing):
+		return Route(block=Block.FREQUENCY_CAP, reason=frequency_cap.reason(recent_marketing))
 	if now and quiet_hours:
 		ends = quiet_hours_end(now, *quiet_hours)
 		if ends:
@@ -163,3 +207,14 @@ def quiet_hours_end(now: datetime, start: time, end: time) -> datetime | None:
 	if not inside:
 		return None
 	return datetime.combine(end_day, end, tzinfo=now.tzinfo)
+
+
+def next_quiet_start(now: datetime, start: time, end: time) -> datetime | None:
+	"""When the next quiet period begins after ``now`` (None without quiet hours). Inside quiet
+	hours this is the start of the following night."""
+	if start == end:
+		return None
+	begins = datetime.combine(now.date(), start, tzinfo=now.tzinfo)
+	if begins <= now:
+		begins += timedelta(days=1)
+	return begins

@@ -3,17 +3,26 @@
 It answers the calls the app makes, in Meta's documented request and response shapes:
 
 - ``POST /<version>/<PHONE_NUMBER_ID>/messages``: validates the template message against the
-  templates of the number's WABA and answers with a ``wamid``; then delivers signed status
-  webhooks (sent -> delivered -> read, or sent -> failed with a chosen error) to the number's
-  webhook URL, echoing ``biz_opaque_callback_data``;
-- ``GET /<version>/<WABA_ID>/message_templates`` (paged), ``POST /<version>/<PHONE_NUMBER_ID>/media``,
-  ``GET /<version>/<PHONE_NUMBER_ID>?fields=health_status,...``;
+  templates of the number's WABA (component and parameter types in any letter case, as Meta takes
+  them) and answers with a ``wamid``; then delivers signed status webhooks (sent -> delivered ->
+  read, or sent -> failed with a chosen error) to the number's webhook URL, echoing
+  ``biz_opaque_callback_data``. A send goes to a phone number (``to``) or to a business-scoped user
+  ID (``recipient``, "Business-scoped user IDs"); ``to`` wins when both are given;
+- ``GET /<version>/<WABA_ID>/message_templates``: filtered, paged with opaque cursors and ``next``,
+  with each template's ``example`` values, ``quality_score`` and, when asked, a ``summary``;
+  ``POST /<version>/<PHONE_NUMBER_ID>/media``, ``GET /<version>/<PHONE_NUMBER_ID>?fields=...``;
 - a per-number throughput limit (80 msg/s by default) answered with error 130429 beyond it, and
   Meta's pair rate limit (131056) for bursts to one recipient;
 - error 190 for an unknown or expired access token.
 
-Control calls under ``/_simulator/`` (not Meta's) list what was sent and make a user write in
-(a text, a button tap) or change their marketing preference, each delivered as a signed webhook.
+A user directory gives every user a stable BSUID per WABA (country from their phone number). Every
+webhook about a user carries ``contacts`` with ``user_id`` and, for a user with a username,
+``username``; a username user's webhooks carry no phone number at all.
+
+Control calls under ``/_simulator/`` (not Meta's) list what was sent, register username users, make
+a user write in (a text, a button tap), change their marketing preference, phone number or BSUID,
+and make Meta report on the account (template status and quality, phone quality, account updates),
+each delivered as a signed webhook.
 
 Run it by hand: ``python -m marketing_engine.engine.simulator --webhook-url <url>``; it prints the
 credentials to put on a WhatsApp Account.
@@ -22,7 +31,10 @@ credentials to put on a WhatsApp Account.
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
+import dataclasses
+import hashlib
 import itertools
 import json
 import queue
@@ -31,15 +43,34 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
+import phonenumbers
 import requests
 
+from .identity import is_bsuid
 from .templates import Button, TemplateSpec
-from .webhook import SIGNATURE_HEADER, sign
+from .webhook import SIGNATURE_HEADER, USER_CHANGED_NUMBER, USER_CHANGED_USER_ID, sign
 
 PAIR_RATE_WINDOW = 6.0  # seconds
 PAIR_RATE_BURST = 45  # messages to one user inside the window before 131056
+TEMPLATE_LIMIT = 250  # message templates a WABA may have, reported in the template list summary
+# What a template's status becomes after a message_template_status_update event; events not
+# listed (FLAGGED, LOCKED, UNLOCKED) leave the status as it was.
+STATUS_AFTER_EVENT = {
+	"APPROVED": "APPROVED",
+	"REINSTATED": "APPROVED",
+	"UNARCHIVED": "APPROVED",
+	"PAUSED": "PAUSED",
+	"DISABLED": "DISABLED",
+	"REJECTED": "REJECTED",
+	"PENDING": "PENDING",
+	"IN_APPEAL": "IN_APPEAL",
+	"PENDING_DELETION": "PENDING_DELETION",
+	"DELETED": "DELETED",
+	"ARCHIVED": "ARCHIVED",
+	"LIMIT_EXCEEDED": "LIMIT_EXCEEDED",
+}
 
 
 @dataclass
@@ -53,6 +84,8 @@ class SimNumber:
 	rate_per_second: int = 80
 	health: str = "AVAILABLE"
 	webhook_url: str | None = None
+	quality_rating: str | None = None  # set by a phone quality event; else follows ``health``
+	messaging_limit: str = "TIER_1K"
 
 
 @dataclass
@@ -69,12 +102,28 @@ class Outcome:
 class SentMessage:
 	message_id: str
 	phone_number_id: str
-	to: str
+	to: str | None  # None for a send to a BSUID
 	template: str
 	language: str
 	payload: dict
 	callback_data: str | None
 	at: float = field(default_factory=time.time)
+	recipient: str | None = None  # the BSUID of a send by ``recipient``
+	user_id: str | None = None  # the BSUID of the user it went to, however it was addressed
+
+
+@dataclass
+class SimUser:
+	"""A WhatsApp user. A username user does not share ``wa_id`` (which may be unknown, None):
+	their webhooks carry only BSUID fields and the username."""
+
+	wa_id: str | None
+	region: str  # ISO 3166 alpha-2, the first part of the user's BSUIDs
+	username: str | None = None
+	profile_name: str = "Sandbox User"
+	phone_shared: bool = True
+	seed: str = ""  # what the user's BSUIDs are derived from; a new phone number gives a new one
+	generation: int = 0  # counts the times Meta gave the user new BSUIDs without a number change
 
 
 SANDBOX_SYSTEM = SimNumber(
@@ -94,10 +143,16 @@ SANDBOX_BUSINESS = SimNumber(
 	verified_name="Sandbox Studio",
 )
 OPT_OUT_BUTTON = Button(type="QUICK_REPLY", text="Stop promotions")
+# Media header examples are upload handles from Meta's resumable upload API; these look like them.
+_IMAGE_HANDLE = (
+	"4::aW1hZ2UvanBlZw==:ARZ9festiveoffer0Yx8c1pKq2Wm3Nr4Ls5Tu6Vv7Ww8Xx9Yy:e:1767225600:1234:5678:ARa"
+)
+_VIDEO_HANDLE = "4::dmlkZW8vbXA0:ARbshowreel0Qw1Er2Ty3Ui4Op5As6Df7Gh8Jk9Lz:e:1767225600:1234:5678:ARb"
 
 
 def sandbox_templates() -> list[TemplateSpec]:
-	"""Templates every sandbox WABA has, approved: one per use the app ships with."""
+	"""Templates every sandbox WABA has, approved: one per use the app ships with, each with the
+	example values Meta keeps from its review."""
 	return [
 		TemplateSpec(
 			name="booking_confirmation",
@@ -105,6 +160,7 @@ def sandbox_templates() -> list[TemplateSpec]:
 			category="UTILITY",
 			body="Hi {{1}}, your booking {{2}} with us is confirmed for {{3}}. Amount: {{4}}. See you soon!",
 			footer="Reply to this message to reach the studio",
+			examples={"1": "Asha", "2": "SO-0001", "3": "1 Dec 2026", "4": "₹25,000"},
 		),
 		TemplateSpec(
 			name="festive_offer",
@@ -119,6 +175,8 @@ def sandbox_templates() -> list[TemplateSpec]:
 				),
 				OPT_OUT_BUTTON,
 			],
+			examples={"name": "Asha", "offer": "20% off family portraits", "campaign": "diwali-2026"},
+			header_handle=_IMAGE_HANDLE,
 		),
 		TemplateSpec(
 			name="review_request",
@@ -126,6 +184,7 @@ def sandbox_templates() -> list[TemplateSpec]:
 			category="MARKETING",
 			body="Hi {{1}}, thank you for choosing us for {{2}}! Would you leave us a review?",
 			buttons=[OPT_OUT_BUTTON],
+			examples={"1": "Asha", "2": "your wedding shoot"},
 		),
 		TemplateSpec(
 			name="showreel_video",
@@ -134,6 +193,8 @@ def sandbox_templates() -> list[TemplateSpec]:
 			header_format="VIDEO",
 			body="Hi {{1}}, here is our latest showreel.",
 			buttons=[OPT_OUT_BUTTON],
+			examples={"1": "Asha"},
+			header_handle=_VIDEO_HANDLE,
 		),
 		TemplateSpec(
 			name="old_promo",
@@ -141,6 +202,7 @@ def sandbox_templates() -> list[TemplateSpec]:
 			category="MARKETING",
 			status="PAUSED",
 			body="Hi {{1}}, this template was paused by Meta for low quality.",
+			examples={"1": "Asha"},
 		),
 	]
 
@@ -164,16 +226,24 @@ class GraphAPISimulator:
 		self.numbers = {n.phone_number_id: n for n in numbers or [SANDBOX_SYSTEM, SANDBOX_BUSINESS]}
 		wabas = {n.waba_id for n in self.numbers.values()}
 		self.templates: dict[str, list[TemplateSpec]] = templates or {w: sandbox_templates() for w in wabas}
+		self.template_quality: dict[tuple[str, str, str], str] = {}  # (waba, name, language) -> score
+		self.account_updates: dict[str, list[dict]] = collections.defaultdict(list)  # waba -> values sent
 		self.latency = latency
 		self.status_delay = status_delay
 		self.read_receipts = read_receipts
-		self.outcomes: dict[str, Outcome] = {}
+		self.outcomes: dict[str, Outcome] = {}  # by phone digits or BSUID
 		self.expired_tokens: set[str] = set()
 		self.sent: list[SentMessage] = []
 		self.rate_limited = 0
 		self.media: dict[str, tuple[str, int]] = {}
 		self.webhook_log: list[tuple[int | str, dict]] = []
+		self._started = int(time.time())
 		self._lock = threading.Lock()
+		# The user directory has its own lock: sends look users up while holding no other lock.
+		self._users_lock = threading.RLock()
+		self._users_by_phone: dict[str, SimUser] = {}
+		self._users_by_username: dict[str, SimUser] = {}
+		self._users_by_bsuid: dict[str, tuple[str, SimUser]] = {}  # BSUID -> (WABA, user)
 		self._windows: dict[str, collections.deque] = collections.defaultdict(collections.deque)
 		self._pairs: dict[tuple[str, str], collections.deque] = collections.defaultdict(collections.deque)
 		self._deliveries: queue.PriorityQueue = queue.PriorityQueue()
@@ -229,23 +299,119 @@ class GraphAPISimulator:
 		for number in self.numbers.values():
 			number.webhook_url = url
 
+	# -- the user directory ----------------------------------------------------------------
+	def add_username_user(
+		self,
+		username: str,
+		region: str = "IN",
+		phone: str | None = None,
+		*,
+		waba_id: str | None = None,
+		profile_name: str | None = None,
+	) -> str:
+		"""Register a user who adopted a username: their webhooks carry no phone number, only BSUID
+		fields and ``username``. ``phone`` is the number Meta knows but does not share (its country
+		then names the BSUID instead of ``region``). Returns the BSUID ``waba_id`` (default: the
+		first number's WABA) knows them by; :meth:`user_id_for` gives it for another WABA."""
+		digits = phone.lstrip("+") if phone else None
+		with self._users_lock:
+			user = self._users_by_username.get(username)
+			if user is None and digits:
+				user = self._users_by_phone.get(digits)
+			if user is None:
+				user = SimUser(
+					wa_id=digits,
+					region=_region_of(digits) if digits else region.upper(),
+					seed=f"phone:{digits}" if digits else f"username:{username}",
+				)
+				if digits:
+					self._users_by_phone[digits] = user
+			user.username = username
+			user.phone_shared = False
+			if profile_name:
+				user.profile_name = profile_name
+			self._users_by_username[username] = user
+			return self._bsuid(waba_id or self._first_waba(), user)
+
+	def user_id_for(self, waba_id: str, user: str) -> str:
+		"""The BSUID a WABA knows a user by; ``user`` is phone digits (with or without +), a
+		username or a BSUID."""
+		return self._bsuid(waba_id, self._resolve_user(waba_id, user))
+
+	def _resolve_user(self, waba_id: str, who: str) -> SimUser:
+		with self._users_lock:
+			if is_bsuid(who):
+				known = self._users_by_bsuid.get(who)
+				if known is None or known[0] != waba_id:
+					raise KeyError(f"No user with the business-scoped user ID {who} in WABA {waba_id}")
+				return known[1]
+			if who in self._users_by_username:
+				return self._users_by_username[who]
+			if not who.lstrip("+").isdigit():
+				raise KeyError(f"No user {who!r}: not a phone number, BSUID or registered username")
+			return self._user_for_phone(who.lstrip("+"))
+
+	def _user_for_phone(self, digits: str) -> SimUser:
+		with self._users_lock:
+			user = self._users_by_phone.get(digits)
+			if user is None:
+				user = SimUser(wa_id=digits, region=_region_of(digits), seed=f"phone:{digits}")
+				self._users_by_phone[digits] = user
+			return user
+
+	def _bsuid(self, waba_id: str, user: SimUser) -> str:
+		"""Stable per WABA and user: a hash of both, after the user's country."""
+		digest = hashlib.sha256(f"{waba_id}|{user.seed}|{user.generation}".encode()).hexdigest()
+		bsuid = f"{user.region}.{10**15 + int(digest[:15], 16) % (9 * 10**15)}"
+		with self._users_lock:
+			self._users_by_bsuid[bsuid] = (waba_id, user)
+		return bsuid
+
+	def _forget_bsuids(self, user: SimUser) -> None:
+		"""The user's old BSUIDs reach nobody once Meta gave them new ones."""
+		with self._users_lock:
+			for bsuid in [b for b, (_, u) in self._users_by_bsuid.items() if u is user]:
+				del self._users_by_bsuid[bsuid]
+
+	def _contact(self, waba_id: str, user: SimUser, *, name: bool = True, username: bool = True) -> dict:
+		"""One ``contacts`` entry as Meta writes it for this user."""
+		contact: dict = {}
+		profile = {}
+		if name:
+			profile["name"] = user.profile_name
+		if username and user.username:
+			profile["username"] = user.username
+		if profile:
+			contact["profile"] = profile
+		if user.phone_shared and user.wa_id:
+			contact["wa_id"] = user.wa_id
+		contact["user_id"] = self._bsuid(waba_id, user)
+		return contact
+
+	def _first_waba(self) -> str:
+		return next(iter(self.numbers.values())).waba_id
+
 	# -- things a user does ----------------------------------------------------------------
 	def user_sends_text(
-		self, phone_number_id: str, wa_id: str, text: str, context_id: str | None = None
+		self, phone_number_id: str, user: str, text: str, context_id: str | None = None
 	) -> str:
+		"""``user`` is the sender's phone number, username or BSUID; returns the message id."""
 		message = {"type": "text", "text": {"body": text}}
-		return self._inbound(phone_number_id, wa_id, message, context_id)
+		return self._inbound(phone_number_id, user, message, context_id)
 
 	def user_taps_button(
-		self, phone_number_id: str, wa_id: str, text: str, context_id: str | None = None
+		self, phone_number_id: str, user: str, text: str, context_id: str | None = None
 	) -> str:
 		message = {"type": "button", "button": {"text": text, "payload": text}}
-		return self._inbound(phone_number_id, wa_id, message, context_id)
+		return self._inbound(phone_number_id, user, message, context_id)
 
-	def user_sets_marketing_preference(self, phone_number_id: str, wa_id: str, value: str) -> None:
+	def user_sets_marketing_preference(self, phone_number_id: str, user: str, value: str) -> None:
 		number = self.numbers[phone_number_id]
+		person = self._resolve_user(number.waba_id, user)
+		contact = self._contact(number.waba_id, person)
 		preference = {
-			"wa_id": wa_id.lstrip("+"),
+			**({"wa_id": contact["wa_id"]} if "wa_id" in contact else {}),
+			"user_id": contact["user_id"],
 			"detail": "User requested to stop marketing messages"
 			if value == "stop"
 			else "User requested to resume marketing messages",
@@ -256,15 +422,85 @@ class GraphAPISimulator:
 		value_block = {
 			"messaging_product": "whatsapp",
 			"metadata": self._metadata(number),
-			"contacts": [{"wa_id": wa_id.lstrip("+"), "profile": {"name": "Sandbox User"}}],
+			"contacts": [contact],
 			"user_preferences": [preference],
 		}
 		self._schedule(number, "user_preferences", value_block, 0)
 
-	def _inbound(self, phone_number_id: str, wa_id: str, message: dict, context_id: str | None) -> str:
+	def user_changes_number(self, phone_number_id: str, old_wa_id: str, new_wa_id: str) -> str:
+		"""The user moves to a new number, which gives them new BSUIDs. Meta tells the business with
+		a ``user_changed_number`` system message, or with ``user_changed_user_id`` when the user
+		shares no phone number. Returns the system message's id."""
 		number = self.numbers[phone_number_id]
+		old, new = old_wa_id.lstrip("+"), new_wa_id.lstrip("+")
+		with self._users_lock:
+			user = self._resolve_user(number.waba_id, old)
+			previous = self._bsuid(number.waba_id, user)
+			self._forget_bsuids(user)
+			self._users_by_phone.pop(old, None)
+			user.wa_id, user.seed, user.region = new, f"phone:{new}", _region_of(new)
+			self._users_by_phone[new] = user
+			current = self._bsuid(number.waba_id, user)
+		if not user.phone_shared:
+			return self._identity_change(number, user, USER_CHANGED_USER_ID, previous, current)
+		system = {
+			"body": f"User {user.profile_name} changed from {old} to {new}",
+			"wa_id": new,
+			"type": USER_CHANGED_NUMBER,
+			"user_id": current,
+			"previous_user_id": previous,
+		}
+		return self._system_message(number, system, sender=old)
+
+	def user_changes_user_id(self, phone_number_id: str, user: str) -> str:
+		"""Meta gives the user (phone, username or BSUID) a new BSUID: a ``user_changed_user_id``
+		system message, with no phone number in it. Returns the system message's id."""
+		number = self.numbers[phone_number_id]
+		with self._users_lock:
+			person = self._resolve_user(number.waba_id, user)
+			previous = self._bsuid(number.waba_id, person)
+			self._forget_bsuids(person)
+			person.generation += 1
+			current = self._bsuid(number.waba_id, person)
+		return self._identity_change(number, person, USER_CHANGED_USER_ID, previous, current)
+
+	def _identity_change(
+		self, number: SimNumber, user: SimUser, kind: str, previous: str, current: str
+	) -> str:
+		system = {
+			"body": f"User {user.profile_name} changed their business-scoped user ID",
+			"type": kind,
+			"user_id": current,
+			"previous_user_id": previous,
+		}
+		return self._system_message(number, system, sender=None)
+
+	def _system_message(self, number: SimNumber, system: dict, sender: str | None) -> str:
 		message_id = _wamid()
-		message = {"from": wa_id.lstrip("+"), "id": message_id, "timestamp": str(int(time.time())), **message}
+		message = {
+			**({"from": sender} if sender else {}),
+			"id": message_id,
+			"timestamp": str(int(time.time())),
+			"type": "system",
+			"system": system,
+		}
+		# System messages are the one messages webhook without a contacts array.
+		value = {"messaging_product": "whatsapp", "metadata": self._metadata(number), "messages": [message]}
+		self._schedule(number, "messages", value, 0)
+		return message_id
+
+	def _inbound(self, phone_number_id: str, who: str, message: dict, context_id: str | None) -> str:
+		number = self.numbers[phone_number_id]
+		user = self._resolve_user(number.waba_id, who)
+		contact = self._contact(number.waba_id, user)
+		message_id = _wamid()
+		message = {
+			**({"from": contact["wa_id"]} if "wa_id" in contact else {}),
+			"from_user_id": contact["user_id"],
+			"id": message_id,
+			"timestamp": str(int(time.time())),
+			**message,
+		}
 		if context_id:
 			message["context"] = {
 				"from": number.display_phone_number.replace(" ", "").lstrip("+"),
@@ -273,11 +509,121 @@ class GraphAPISimulator:
 		value = {
 			"messaging_product": "whatsapp",
 			"metadata": self._metadata(number),
-			"contacts": [{"profile": {"name": "Sandbox User"}, "wa_id": wa_id.lstrip("+")}],
+			"contacts": [contact],
 			"messages": [message],
 		}
 		self._schedule(number, "messages", value, 0)
 		return message_id
+
+	# -- things Meta says about the account ------------------------------------------------
+	def emit_template_status(
+		self,
+		waba_id: str,
+		name: str,
+		language: str,
+		event: str,
+		reason: str | None = None,
+		*,
+		other_info: dict | None = None,
+	) -> None:
+		"""A ``message_template_status_update``; the template's own status here changes with it
+		(PAUSED is refused with 132015, REINSTATED makes it APPROVED again)."""
+		event = event.upper()
+		index, spec = self._find_template(waba_id, name, language)
+		status = STATUS_AFTER_EVENT.get(event, spec.status)
+		self.templates[waba_id][index] = dataclasses.replace(spec, status=status)
+		value: dict = {
+			"event": event,
+			"message_template_id": int(self._template_id(waba_id, index, spec)),
+			"message_template_name": spec.name,
+			"message_template_language": spec.language,
+			"reason": reason or "NONE",
+			"message_template_category": spec.category,
+		}
+		if event == "DISABLED":
+			value["disable_info"] = {"disable_date": str(int(time.time()))}
+		if other_info:
+			value["other_info"] = {
+				"title": other_info.get("title"),
+				"description": other_info.get("description"),
+			}
+		self._schedule_for_waba(waba_id, "message_template_status_update", value)
+
+	def emit_template_quality(
+		self, waba_id: str, name: str, language: str, new_score: str, previous_score: str | None = None
+	) -> None:
+		"""A ``message_template_quality_update``; the template list shows the new score."""
+		index, spec = self._find_template(waba_id, name, language)
+		key = (waba_id, spec.name, spec.language)
+		previous = previous_score or self.template_quality.get(key, "GREEN")
+		self.template_quality[key] = new_score.upper()
+		value = {
+			"previous_quality_score": previous.upper(),
+			"new_quality_score": new_score.upper(),
+			"message_template_id": int(self._template_id(waba_id, index, spec)),
+			"message_template_name": spec.name,
+			"message_template_language": spec.language,
+		}
+		self._schedule_for_waba(waba_id, "message_template_quality_update", value)
+
+	def emit_phone_quality(
+		self, phone_number_id: str, event: str, current_limit: str | None = None, old_limit: str | None = None
+	) -> None:
+		"""A ``phone_number_quality_update`` for one number (FLAGGED, UNFLAGGED, DOWNGRADE,
+		UPGRADE, ...); the number's quality rating and messaging limit follow it."""
+		number = self.numbers[phone_number_id]
+		event = event.upper()
+		if event == "FLAGGED":
+			number.quality_rating = "RED"
+		elif event == "UNFLAGGED":
+			number.quality_rating = "GREEN"
+		if current_limit:
+			number.messaging_limit = current_limit
+		value = {
+			"display_phone_number": number.display_phone_number.replace(" ", "").lstrip("+"),
+			"event": event,
+			**({"old_limit": old_limit} if old_limit else {}),
+			"current_limit": number.messaging_limit,
+			"max_daily_conversations_per_business": number.messaging_limit,
+		}
+		self._schedule_for_waba(number.waba_id, "phone_number_quality_update", value)
+
+	def emit_account_update(
+		self,
+		waba_id: str,
+		event: str,
+		*,
+		restrictions: list[dict] | None = None,
+		violation_type: str | None = None,
+		ban_state: str | None = None,
+		ban_date: str | None = None,
+		phone_number: str | None = None,
+	) -> None:
+		"""An ``account_update``: ``restrictions`` are ``{"restriction_type", "expiration"}``."""
+		value: dict = {"event": event.upper()}
+		if phone_number:
+			value["phone_number"] = phone_number.lstrip("+")
+		if violation_type:
+			value["violation_info"] = {"violation_type": violation_type}
+		if ban_state:
+			value["ban_info"] = {
+				"waba_ban_state": ban_state,
+				**({"waba_ban_date": ban_date} if ban_date else {}),
+			}
+		if restrictions:
+			value["restriction_info"] = [dict(r) for r in restrictions]
+		self.account_updates[waba_id].append(value)
+		self._schedule_for_waba(waba_id, "account_update", value)
+
+	def _find_template(self, waba_id: str, name: str, language: str) -> tuple[int, TemplateSpec]:
+		for index, spec in enumerate(self.templates.get(waba_id, [])):
+			if spec.name == name and spec.language == language:
+				return index, spec
+		raise KeyError(f"WABA {waba_id} has no template {name} in {language}")
+
+	@staticmethod
+	def _template_id(waba_id: str, index: int, spec: TemplateSpec) -> str:
+		return spec.meta_id or f"{waba_id}{index:04d}"
 
 	# -- Graph API -------------------------------------------------------------------------
 	def handle_send(self, phone_number_id: str, token: str, body: dict) -> tuple[int, dict]:
@@ -298,9 +644,25 @@ class GraphAPISimulator:
 			return _error(400, 131031, "Business Account locked")
 		if body.get("messaging_product") != "whatsapp":
 			return _error(400, 100, "The parameter messaging_product is required.")
-		to = str(body.get("to") or "").lstrip("+")
-		if not to.isdigit() or not 8 <= len(to) <= 15:
-			return _error(400, 100, "Invalid parameter", details="Parameter 'to' is not a valid phone number")
+		# A phone number in `to` wins over a BSUID in `recipient` when both are given.
+		to = recipient = None
+		if body.get("to") not in (None, ""):
+			to = str(body["to"]).lstrip("+")
+			if not to.isdigit() or not 8 <= len(to) <= 15:
+				return _error(
+					400, 100, "Invalid parameter", details="Parameter 'to' is not a valid phone number"
+				)
+		elif body.get("recipient") not in (None, ""):
+			recipient = str(body["recipient"])
+			if not is_bsuid(recipient):
+				return _error(
+					400,
+					100,
+					"Invalid parameter",
+					details="Parameter 'recipient' is not a valid business-scoped user ID",
+				)
+		else:
+			return _error(400, 100, "Invalid parameter", details="Parameter 'to' or 'recipient' is required")
 		if body.get("type") != "template" or not isinstance(body.get("template"), dict):
 			# Free-form messages are only allowed inside the 24 hour customer service window.
 			return _error(
@@ -314,55 +676,116 @@ class GraphAPISimulator:
 			return _error(
 				400, 130429, "Rate limit hit", details="Cloud API message throughput has been reached."
 			)
-		if not self._take_pair_slot(phone_number_id, to):
+		if not self._take_pair_slot(phone_number_id, to or recipient):
 			return _error(400, 131056, "(Business Account, Consumer Account) pair rate limit hit")
-		problem = self._check_template(number.waba_id, body["template"])
+		problem = self._check_template(number.waba_id, body["template"], to_bsuid=recipient is not None)
 		if problem:
 			return problem
-		outcome = self.outcomes.get(to)
+		if to:
+			user: SimUser | None = self._user_for_phone(to)
+		else:
+			known = self._users_by_bsuid.get(recipient)
+			user = known[1] if known and known[0] == number.waba_id else None
+		user_id = self._bsuid(number.waba_id, user) if user else recipient
+		outcome = self.outcomes.get(to or recipient) or self.outcomes.get(user_id)
+		if outcome is None and user and user.wa_id:
+			outcome = self.outcomes.get(user.wa_id)
+		if outcome is None and user is None:
+			# A well-formed BSUID nobody has in this WABA: accepted, then undeliverable.
+			outcome = Outcome(131026, "Message undeliverable")
 		if outcome and outcome.sync:
 			return _error(400, outcome.code, outcome.title)
 		message_id = _wamid()
 		callback_data = body.get("biz_opaque_callback_data")
+		template_name = body["template"].get("name")
 		with self._lock:
 			self.sent.append(
 				SentMessage(
 					message_id,
 					phone_number_id,
 					to,
-					body["template"].get("name"),
+					template_name,
 					(body["template"].get("language") or {}).get("code"),
 					body,
 					callback_data,
+					recipient=recipient,
+					user_id=user_id,
 				)
 			)
-		self._schedule_statuses(number, message_id, to, callback_data, outcome, body["template"].get("name"))
+		self._schedule_statuses(number, message_id, user, user_id, to, callback_data, outcome, template_name)
+		contact = {"input": body.get("to"), "wa_id": to} if to else {"input": recipient, "user_id": recipient}
 		return 200, {
 			"messaging_product": "whatsapp",
-			"contacts": [{"input": body.get("to"), "wa_id": to}],
+			"contacts": [contact],
 			"messages": [{"id": message_id, "message_status": "accepted"}],
 		}
 
-	def handle_templates(self, waba_id: str, token: str, query: dict) -> tuple[int, dict]:
+	def handle_templates(
+		self, waba_id: str, token: str, query: dict, version: str = "v23.0"
+	) -> tuple[int, dict]:
+		"""``GET /<WABA_ID>/message_templates``: ``fields``, the ``status``, ``category``,
+		``language`` and ``name`` filters, ``limit`` and ``after``/``before`` cursors, ``summary``."""
 		if not self._token_for_waba(waba_id, token):
 			return _error(
 				401, 190, "Error validating access token: Session has expired.", error_type="OAuthException"
 			)
-		templates = [t.to_meta() for t in self.templates.get(waba_id, [])]
-		for i, t in enumerate(templates):
-			t["id"] = t["id"] or f"{waba_id}{i:04d}"
-		limit = int((query.get("limit") or ["25"])[0])
-		start = int((query.get("after") or ["0"])[0])
-		page = templates[start : start + limit]
+
+		def first(name: str) -> str | None:
+			return (query.get(name) or [None])[0]
+
+		every = self.templates.get(waba_id, [])
+		listed = []
+		for index, spec in enumerate(every):
+			data = spec.to_meta()
+			data["id"] = self._template_id(waba_id, index, spec)
+			score = self.template_quality.get((waba_id, spec.name, spec.language), "GREEN")
+			data["quality_score"] = {"score": score, "date": self._started}
+			listed.append(data)
+		for name in ("status", "category", "language"):
+			if first(name):
+				wanted = {v.strip().upper() for v in first(name).split(",")}
+				listed = [t for t in listed if str(t.get(name)).upper() in wanted]
+		if first("name"):
+			listed = [t for t in listed if first("name").lower() in t["name"].lower()]
+		fields = {f.strip() for f in (first("fields") or "").split(",") if f.strip()}
+		if fields:
+			listed = [{k: v for k, v in t.items() if k in fields or k == "id"} for t in listed]
+		try:
+			limit = max(1, int(first("limit") or 25))
+			start = _cursor_offset(first("after")) if first("after") else 0
+			if first("before"):
+				start = max(0, _cursor_offset(first("before")) - limit)
+		except ValueError as e:
+			return _error(400, 100, "Invalid parameter", details=f"limit or cursor: {e}")
+		page = listed[start : start + limit]
 		body: dict = {
 			"data": page,
-			"paging": {"cursors": {"before": str(start), "after": str(start + len(page))}},
+			"paging": {"cursors": {"before": _cursor(start), "after": _cursor(start + len(page))}},
 		}
-		if start + limit < len(templates):
-			body["paging"]["next"] = (
-				f"{self.base_url}/v23.0/{waba_id}/message_templates?after={start + limit}&limit={limit}"
+		link = {k: v[0] for k, v in query.items() if k not in ("after", "before")}
+		if start + limit < len(listed):
+			body["paging"]["next"] = self._templates_url(
+				version, waba_id, {**link, "after": _cursor(start + limit)}
 			)
+		if start > 0:
+			body["paging"]["previous"] = self._templates_url(
+				version, waba_id, {**link, "before": _cursor(start)}
+			)
+		if first("summary"):
+			known = {
+				"total_count": len(listed),
+				"message_template_count": len(every),
+				"message_template_limit": TEMPLATE_LIMIT,
+				"are_translations_complete": True,
+			}
+			asked = {s.strip() for s in first("summary").split(",")}
+			if "true" in asked:  # the Graph API's generic summary=true means the count
+				asked = {"total_count"}
+			body["summary"] = {k: v for k, v in known.items() if k in asked}
 		return 200, body
+
+	def _templates_url(self, version: str, waba_id: str, params: dict) -> str:
+		return f"{self.base_url}/{version}/{waba_id}/message_templates?{urlencode(params)}"
 
 	def handle_node(self, node_id: str, token: str) -> tuple[int, dict]:
 		number = self.numbers.get(node_id)
@@ -379,7 +802,8 @@ class GraphAPISimulator:
 			"id": node_id,
 			"display_phone_number": number.display_phone_number,
 			"verified_name": number.verified_name,
-			"quality_rating": "GREEN" if number.health == "AVAILABLE" else "YELLOW",
+			"quality_rating": number.quality_rating
+			or ("GREEN" if number.health == "AVAILABLE" else "YELLOW"),
 			"health_status": _health(number),
 		}
 
@@ -403,7 +827,9 @@ class GraphAPISimulator:
 			n.waba_id == waba_id and n.access_token == token for n in self.numbers.values()
 		)
 
-	def _check_template(self, waba_id: str, template: dict) -> tuple[int, dict] | None:
+	def _check_template(
+		self, waba_id: str, template: dict, to_bsuid: bool = False
+	) -> tuple[int, dict] | None:
 		name = template.get("name")
 		language = (template.get("language") or {}).get("code")
 		spec = next(
@@ -424,7 +850,17 @@ class GraphAPISimulator:
 			return _error(
 				400, 132016, "Template is disabled", details=f"Template {name} is {spec.status.lower()}"
 			)
-		given = {c.get("type"): c for c in template.get("components") or []}
+		if to_bsuid and spec.category == "AUTHENTICATION":
+			return _error(
+				400,
+				131062,
+				"Business-scoped User ID recipients are not supported for this message.",
+				details="Authentication templates need the user's phone number",
+			)
+		# Meta takes component, sub_type and parameter types in any letter case: its examples use
+		# "body", clients such as pywa send "BODY".
+		components = [c for c in template.get("components") or [] if isinstance(c, dict)]
+		given = {_lower(c.get("type")): c for c in components}
 		body_params = (given.get("body") or {}).get("parameters") or []
 		if len(body_params) != len(spec.body_variables):
 			return _error(
@@ -443,7 +879,7 @@ class GraphAPISimulator:
 					details=f"expected {spec.body_variables}, got {names}",
 				)
 		for p in body_params:
-			text = p.get("text") if p.get("type") == "text" else None
+			text = p.get("text") if _lower(p.get("type")) == "text" else None
 			if not text or "\n" in text or "\t" in text or "     " in text:
 				return _error(
 					400,
@@ -454,9 +890,8 @@ class GraphAPISimulator:
 		if spec.has_media_header:
 			header_params = (given.get("header") or {}).get("parameters") or []
 			kind = spec.header_format.lower()
-			media = (
-				header_params[0].get(kind) if header_params and header_params[0].get("type") == kind else None
-			)
+			first = header_params[0] if header_params and isinstance(header_params[0], dict) else {}
+			media = first.get(kind) if _lower(first.get("type")) == kind else None
 			if not isinstance(media, dict) or not (media.get("link") or media.get("id")):
 				return _error(
 					400,
@@ -466,8 +901,15 @@ class GraphAPISimulator:
 				)
 			if media.get("id") and media["id"] not in self.media:
 				return _error(400, 131053, "Media upload error", details=f"Unknown media id {media['id']}")
-		buttons = [c for c in template.get("components") or [] if c.get("type") == "button"]
-		if len(buttons) != len(spec.url_buttons):
+		url_buttons = {str(index) for index, _ in spec.url_buttons}
+		given_buttons = {
+			str(c.get("index")): c
+			for c in components
+			if _lower(c.get("type")) == "button" and _lower(c.get("sub_type")) == "url"
+		}
+		if set(given_buttons) != url_buttons or any(
+			not (c.get("parameters") or [{}])[0].get("text") for c in given_buttons.values()
+		):
 			return _error(
 				400,
 				132000,
@@ -498,9 +940,23 @@ class GraphAPISimulator:
 			window.append(now)
 			return True
 
-	def _schedule_statuses(self, number, message_id, to, callback_data, outcome, template_name) -> None:
+	def _schedule_statuses(
+		self,
+		number: SimNumber,
+		message_id: str,
+		user: SimUser | None,
+		user_id: str,
+		to: str | None,
+		callback_data: str | None,
+		outcome: Outcome | None,
+		template_name: str,
+	) -> None:
+		"""sent -> delivered -> read, or sent -> failed. The phone is in ``recipient_id`` and the
+		contact's ``wa_id`` when the send used it or the user shares it; the BSUID always, except
+		on a failed send to a phone; ``username`` on delivered and read; failed has no contacts."""
 		spec = next((t for t in self.templates.get(number.waba_id, []) if t.name == template_name), None)
 		category = (spec.category if spec else "UTILITY").lower()
+		phone = to or (user.wa_id if user and user.phone_shared else None)
 		steps: list[tuple[str, dict]] = [("sent", {})]
 		if outcome:
 			steps.append(
@@ -523,14 +979,14 @@ class GraphAPISimulator:
 			if self.read_receipts:
 				steps.append(("read", {}))
 		for i, (status, extra) in enumerate(steps, start=1):
-			entry = {
-				"id": message_id,
-				"status": status,
-				"timestamp": str(int(time.time())),
-				"recipient_id": to,
-				**extra,
-			}
-			if status != "failed":
+			failed = status == "failed"
+			entry: dict = {"id": message_id, "status": status, "timestamp": str(int(time.time()))}
+			if phone:
+				entry["recipient_id"] = phone
+			if not (failed and to):
+				entry["recipient_user_id"] = user_id
+			entry.update(extra)
+			if not failed:
 				entry["pricing"] = {
 					"billable": True,
 					"pricing_model": "PMP",
@@ -539,7 +995,13 @@ class GraphAPISimulator:
 				}
 			if callback_data:
 				entry["biz_opaque_callback_data"] = callback_data
-			value = {"messaging_product": "whatsapp", "metadata": self._metadata(number), "statuses": [entry]}
+			value: dict = {"messaging_product": "whatsapp", "metadata": self._metadata(number)}
+			if user and not failed:
+				contact = self._contact(number.waba_id, user, name=False, username=status != "sent")
+				if to:
+					contact["wa_id"] = to
+				value["contacts"] = [contact]
+			value["statuses"] = [entry]
 			self._schedule(number, "messages", value, self.status_delay * i)
 
 	def _metadata(self, number: SimNumber) -> dict:
@@ -549,12 +1011,33 @@ class GraphAPISimulator:
 		}
 
 	def _schedule(self, number: SimNumber, field_name: str, value: dict, delay: float) -> None:
-		if not number.webhook_url:
-			return
 		payload = {
 			"object": "whatsapp_business_account",
 			"entry": [{"id": number.waba_id, "changes": [{"value": value, "field": field_name}]}],
 		}
+		self._enqueue(number, payload, delay)
+
+	def _schedule_for_waba(self, waba_id: str, field_name: str, value: dict) -> None:
+		"""An account-level webhook: once to every webhook URL of the WABA's numbers, with the
+		entry's ``time`` as Meta sends it for these fields."""
+		numbers = [n for n in self.numbers.values() if n.waba_id == waba_id]
+		if not numbers:
+			raise KeyError(f"No WABA {waba_id}")
+		payload = {
+			"object": "whatsapp_business_account",
+			"entry": [
+				{"id": waba_id, "time": int(time.time()), "changes": [{"value": value, "field": field_name}]}
+			],
+		}
+		seen: set[str] = set()
+		for number in numbers:
+			if number.webhook_url and number.webhook_url not in seen:
+				seen.add(number.webhook_url)
+				self._enqueue(number, payload, 0)
+
+	def _enqueue(self, number: SimNumber, payload: dict, delay: float) -> None:
+		if not number.webhook_url:
+			return
 		with self._lock:
 			self._pending += 1
 		self._deliveries.put((time.monotonic() + delay, next(self._sequence), (number, payload)))
@@ -621,10 +1104,13 @@ class _Handler(BaseHTTPRequestHandler):
 		if sim.latency:
 			time.sleep(sim.latency)
 		if parts and parts[0] == "_simulator":
-			return self._control(method, parts[1:], raw)
+			try:
+				return self._control(method, parts[1:], raw)
+			except (KeyError, ValueError, TypeError) as e:
+				return self._reply(400, {"error": f"{type(e).__name__}: {e}"})
 		if len(parts) < 2 or not parts[0].startswith("v"):
 			return self._reply(*_error(400, 100, "Unknown path"))
-		node, rest = parts[1], parts[2:]
+		version, node, rest = parts[0], parts[1], parts[2:]
 		if method == "POST" and rest == ["messages"]:
 			try:
 				body = json.loads(raw or b"{}")
@@ -634,7 +1120,7 @@ class _Handler(BaseHTTPRequestHandler):
 		if method == "POST" and rest == ["media"]:
 			return self._reply(*sim.handle_media(node, token, self.headers.get("Content-Type") or "", raw))
 		if method == "GET" and rest == ["message_templates"]:
-			return self._reply(*sim.handle_templates(node, token, parse_qs(url.query)))
+			return self._reply(*sim.handle_templates(node, token, parse_qs(url.query), version))
 		if method == "GET" and not rest:
 			return self._reply(*sim.handle_node(node, token))
 		return self._reply(*_error(400, 100, f"Unsupported {method.lower()} request"))
@@ -642,6 +1128,8 @@ class _Handler(BaseHTTPRequestHandler):
 	def _control(self, method: str, parts: list[str], raw: bytes) -> None:
 		sim = self.simulator
 		body = json.loads(raw or b"{}") if method == "POST" else {}
+		number = body.get("phone_number_id") or next(iter(sim.numbers))
+		waba_id = body.get("waba_id") or sim.numbers[number].waba_id
 		if method == "GET" and parts == ["stats"]:
 			with sim._lock:
 				return self._reply(200, {"sent": len(sim.sent), "rate_limited": sim.rate_limited})
@@ -649,23 +1137,72 @@ class _Handler(BaseHTTPRequestHandler):
 			with sim._lock:
 				sent = [m.__dict__ for m in sim.sent]
 			return self._reply(200, {"data": sent, "rate_limited": sim.rate_limited})
-		if method == "POST" and parts == ["inbound"]:
-			number = body.get("phone_number_id") or next(iter(sim.numbers))
+		if method != "POST":
+			return self._reply(404, {"error": "unknown simulator control"})
+		if parts == ["users"]:
+			user_id = sim.add_username_user(
+				body["username"],
+				body.get("region") or "IN",
+				body.get("phone"),
+				waba_id=waba_id,
+				profile_name=body.get("profile_name"),
+			)
+			return self._reply(200, {"user_id": user_id, "username": body["username"], "waba_id": waba_id})
+		if parts == ["inbound"]:
+			sender = body.get("from") or body["user_id"]
 			if body.get("button"):
-				message_id = sim.user_taps_button(
-					number, body["from"], body["button"], body.get("context_id")
-				)
+				message_id = sim.user_taps_button(number, sender, body["button"], body.get("context_id"))
 			else:
 				message_id = sim.user_sends_text(
-					number, body["from"], body.get("text") or "", body.get("context_id")
+					number, sender, body.get("text") or "", body.get("context_id")
 				)
 			return self._reply(200, {"id": message_id})
-		if method == "POST" and parts == ["preferences"]:
-			number = body.get("phone_number_id") or next(iter(sim.numbers))
-			sim.user_sets_marketing_preference(number, body["wa_id"], body.get("value") or "stop")
+		if parts == ["preferences"]:
+			user = body.get("wa_id") or body["user_id"]
+			sim.user_sets_marketing_preference(number, user, body.get("value") or "stop")
 			return self._reply(200, {"success": True})
-		if method == "POST" and parts == ["outcomes"]:
-			sim.outcomes[str(body["wa_id"]).lstrip("+")] = Outcome(
+		if parts == ["identity_change"]:
+			if (body.get("kind") or USER_CHANGED_NUMBER) == USER_CHANGED_NUMBER:
+				message_id = sim.user_changes_number(number, body["wa_id"], body["new_wa_id"])
+			else:
+				message_id = sim.user_changes_user_id(number, body.get("user_id") or body["wa_id"])
+			return self._reply(200, {"id": message_id})
+		if parts == ["template_status"]:
+			sim.emit_template_status(
+				waba_id,
+				body["name"],
+				body.get("language") or "en",
+				body["event"],
+				body.get("reason"),
+				other_info=body.get("other_info"),
+			)
+			return self._reply(200, {"success": True})
+		if parts == ["template_quality"]:
+			sim.emit_template_quality(
+				waba_id,
+				body["name"],
+				body.get("language") or "en",
+				body["new_score"],
+				body.get("previous_score"),
+			)
+			return self._reply(200, {"success": True})
+		if parts == ["phone_quality"]:
+			sim.emit_phone_quality(number, body["event"], body.get("current_limit"), body.get("old_limit"))
+			return self._reply(200, {"success": True})
+		if parts == ["account_update"]:
+			sim.emit_account_update(
+				waba_id,
+				body["event"],
+				restrictions=body.get("restrictions"),
+				violation_type=body.get("violation_type"),
+				ban_state=body.get("ban_state"),
+				ban_date=body.get("ban_date"),
+				phone_number=body.get("phone_number"),
+			)
+			return self._reply(200, {"success": True})
+		if parts == ["outcomes"]:
+			who = str(body.get("wa_id") or body["user_id"]).lstrip("+")
+			sim.outcomes[who] = Outcome(
 				int(body["code"]), body.get("title") or "Failed", bool(body.get("sync"))
 			)
 			return self._reply(200, {"success": True})
@@ -730,6 +1267,33 @@ def _health(number: SimNumber) -> dict:
 
 def _wamid() -> str:
 	return "wamid.SIM" + uuid.uuid4().hex.upper()
+
+
+def _lower(value) -> str:
+	return str(value or "").lower()
+
+
+def _region_of(digits: str) -> str:
+	"""The ISO country of a phone number in Meta's digits-only form; XX when there is none."""
+	try:
+		region = phonenumbers.region_code_for_country_code(phonenumbers.parse("+" + digits).country_code)
+	except phonenumbers.NumberParseException:
+		return "XX"
+	return region if len(region) == 2 and region.isalpha() else "XX"
+
+
+def _cursor(offset: int) -> str:
+	"""Graph API cursors are opaque strings; these encode an offset into the list."""
+	return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _cursor_offset(cursor: str) -> int:
+	if cursor.isdigit():
+		return int(cursor)
+	decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+	if not decoded.startswith("offset:"):
+		raise ValueError(f"Not a cursor: {cursor}")
+	return int(decoded.removeprefix("offset:"))
 
 
 def main(argv: list[str] | None = None) -> None:

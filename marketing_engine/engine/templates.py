@@ -4,12 +4,19 @@ Meta knows two parameter formats. ``POSITIONAL`` templates say ``Hi {{1}}`` and 
 parameters in order; ``NAMED`` templates say ``Hi {{name}}`` and take ``parameter_name`` with each
 value. Both are handled the same way here: a template has an ordered list of variable names
 ("1", "2" or "name", ...) and a send supplies a value for each.
+
+Meta lists each template with ``example`` values for its variables ("Template components":
+``header_text`` / ``header_text_named_params``, ``header_handle`` for media, ``body_text`` as a
+list of one list, ``body_text_named_params``, and a whole example URL on URL buttons); they are kept
+in :attr:`TemplateSpec.examples`, keyed by variable name like the values of a send.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from .identity import is_bsuid
 
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MEDIA_HEADER_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
@@ -45,6 +52,13 @@ class Button:
 		names = variables_in(self.url)
 		return names[0] if self.type == "URL" and names else None
 
+	def example_suffix(self, example_url: str | None) -> str | None:
+		"""The variable's example out of Meta's whole example URL for this button."""
+		if not (self.url_variable and example_url and self.url):
+			return None
+		prefix = self.url[: self.url.index("{{")]
+		return example_url[len(prefix) :] if example_url.startswith(prefix) else None
+
 	def is_marketing_opt_out(self, opt_out_texts: tuple[str, ...]) -> bool:
 		return self.type == "QUICK_REPLY" and normalize_keyword(self.text) in opt_out_texts
 
@@ -62,6 +76,8 @@ class TemplateSpec:
 	footer: str | None = None
 	buttons: list[Button] = field(default_factory=list)
 	meta_id: str | None = None
+	examples: dict[str, str] = field(default_factory=dict)  # variable name -> Meta's example value
+	header_handle: str | None = None  # the example media of a media header, as Meta lists it
 
 	@classmethod
 	def from_meta(cls, data: dict) -> TemplateSpec:
@@ -76,34 +92,59 @@ class TemplateSpec:
 		)
 		for component in data.get("components") or []:
 			kind = (component.get("type") or "").upper()
+			example = component.get("example") or {}
 			if kind == "HEADER":
 				spec.header_format = (component.get("format") or "TEXT").upper()
 				spec.header_text = component.get("text")
+				spec.header_handle = next(iter(example.get("header_handle") or []), None)
+				spec.examples.update(
+					_read_examples(
+						variables_in(spec.header_text),
+						example.get("header_text"),
+						example.get("header_text_named_params"),
+					)
+				)
 			elif kind == "BODY":
 				spec.body = component.get("text") or ""
+				positional = example.get("body_text")
+				# Meta lists body examples as one list in a list; some copies flatten it.
+				if positional and isinstance(positional[0], list):
+					positional = positional[0]
+				spec.examples.update(
+					_read_examples(spec.body_variables, positional, example.get("body_text_named_params"))
+				)
 			elif kind == "FOOTER":
 				spec.footer = component.get("text")
 			elif kind == "BUTTONS":
-				spec.buttons = [
-					Button(
+				spec.buttons = []
+				for b in component.get("buttons") or []:
+					button = Button(
 						type=(b.get("type") or "").upper(),
 						text=b.get("text") or "",
 						url=b.get("url"),
 						phone_number=b.get("phone_number"),
 					)
-					for b in component.get("buttons") or []
-				]
+					spec.buttons.append(button)
+					suffix = button.example_suffix(next(iter(b.get("example") or []), None))
+					if suffix is not None:
+						spec.examples[button.url_variable] = suffix
 		return spec
 
 	def to_meta(self) -> dict:
-		"""The template as Meta lists it (used by the simulator and by tests)."""
+		"""The template as Meta lists it, with its examples (used by the simulator and by tests)."""
+		named = self.parameter_format == "NAMED"
 		components: list[dict] = []
 		if self.header_format != "NONE":
-			header = {"type": "HEADER", "format": self.header_format}
+			header: dict = {"type": "HEADER", "format": self.header_format}
 			if self.header_format == "TEXT":
 				header["text"] = self.header_text or ""
+				header.update(self._example_of("header", self.header_variables, named))
+			elif self.header_handle:
+				header["example"] = {"header_handle": [self.header_handle]}
 			components.append(header)
-		components.append({"type": "BODY", "text": self.body})
+		body = {"type": "BODY", "text": self.body}
+		body.update(self._example_of("body", self.body_variables, named))
+		components.append(body)
 		if self.footer:
 			components.append({"type": "FOOTER", "text": self.footer})
 		if self.buttons:
@@ -112,6 +153,8 @@ class TemplateSpec:
 				entry = {"type": b.type, "text": b.text}
 				if b.url:
 					entry["url"] = b.url
+					if b.url_variable and b.url_variable in self.examples:
+						entry["example"] = [render(b.url, {b.url_variable: self.examples[b.url_variable]})]
 				if b.phone_number:
 					entry["phone_number"] = b.phone_number
 				buttons.append(entry)
@@ -125,6 +168,16 @@ class TemplateSpec:
 			"components": components,
 			"id": self.meta_id or "",
 		}
+
+	def _example_of(self, component: str, variables: list[str], named: bool) -> dict:
+		"""Meta's ``example`` for a header or body; none unless every variable has one."""
+		if not variables or any(name not in self.examples for name in variables):
+			return {}
+		if named:
+			params = [{"param_name": name, "example": self.examples[name]} for name in variables]
+			return {"example": {f"{component}_text_named_params": params}}
+		values = [self.examples[name] for name in variables]
+		return {"example": {f"{component}_text": [values] if component == "body" else values}}
 
 	@property
 	def body_variables(self) -> list[str]:
@@ -173,6 +226,12 @@ class MediaHeader:
 		return {"type": self.kind, self.kind: media}
 
 
+def _read_examples(variables: list[str], positional: list | None, named: list | None) -> dict[str, str]:
+	if named:
+		return {str(p.get("param_name")): str(p.get("example")) for p in named if isinstance(p, dict)}
+	return {name: str(value) for name, value in zip(variables, positional or [], strict=False)}
+
+
 def clean_parameter(value: object) -> str:
 	text = _PARAM_WHITESPACE.sub(" ", str(value if value is not None else "")).strip()
 	return text
@@ -205,9 +264,18 @@ def build_send_payload(
 	header: MediaHeader | None = None,
 	callback_data: str | None = None,
 ) -> dict:
-	"""The JSON body of ``POST /<PHONE_NUMBER_ID>/messages`` for a template message."""
+	"""The JSON body of ``POST /<PHONE_NUMBER_ID>/messages`` for a template message.
+
+	``to`` is a phone number or a BSUID; a BSUID goes in Meta's ``recipient`` parameter instead of
+	``to`` ("Business-scoped user IDs"), for users who share no phone number."""
 	if spec.status and spec.status != "APPROVED":
 		raise TemplateVariableError(f"Template {spec.name} is {spec.status.lower()}, not approved")
+	to_bsuid = is_bsuid(to)
+	if to_bsuid and spec.category == "AUTHENTICATION":
+		# Meta answers 131062: authentication templates still need a phone number.
+		raise TemplateVariableError(
+			f"Template {spec.name} is an authentication template: it needs a phone number"
+		)
 	cleaned = check_values(spec, values)
 	named = spec.parameter_format == "NAMED"
 
@@ -246,7 +314,7 @@ def build_send_payload(
 	payload: dict = {
 		"messaging_product": "whatsapp",
 		"recipient_type": "individual",
-		"to": to.lstrip("+"),
+		**({"recipient": to} if to_bsuid else {"to": to.lstrip("+")}),
 		"type": "template",
 		"template": {"name": spec.name, "language": {"code": spec.language}, "components": components},
 	}

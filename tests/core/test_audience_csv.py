@@ -1,12 +1,19 @@
+import csv
+import io
+
 import pytest
 
 from marketing_engine.engine.audience_csv import (
 	ERROR_KINDS,
+	REPORT_COLUMNS,
+	WARNING_KINDS,
 	CsvFormatError,
 	CsvReport,
 	MemberRow,
 	RowError,
+	RowWarning,
 	parse_members,
+	report_csv,
 )
 
 
@@ -21,6 +28,10 @@ def parse(*lines: str, **kwargs) -> CsvReport:
 
 def error_lines(report: CsvReport) -> list[tuple[int, str]]:
 	return [(e.line, e.kind) for e in report.errors]
+
+
+def warning_lines(report: CsvReport) -> list[tuple[int, str]]:
+	return [(w.line, w.kind) for w in report.warnings]
 
 
 # --- Header and delimiters ----------------------------------------------------------------------
@@ -52,8 +63,11 @@ def test_semicolon_delimiter_is_sniffed_from_the_header():
 			city="Pune",
 			consent=True,
 			tags=["expo", "vip"],
+			line_type="mobile",
+			warnings=[],
 		)
 	]
+	assert report.warnings == []
 
 
 @pytest.mark.parametrize(
@@ -278,6 +292,12 @@ def test_lines_that_are_not_utf8_count_towards_max_rows():
 		("+1 555 010 0000", "bad number '+1 555 010 0000': not a valid number for its country"),
 		("+999 1234567", "bad number '+999 1234567': unknown country code"),
 		("call me", "bad number 'call me': not a phone number"),
+		("98765O3210", "bad number '98765O3210': contains letters ('O'): a WhatsApp number has digits only"),
+		(
+			"98765*43210",
+			"bad number '98765*43210': contains symbols ('*'): a WhatsApp number has digits only "
+			"(spaces and + - . ( ) / are fine)",
+		),
 		(
 			"9.19876E+11",
 			"bad number '9.19876E+11': number was mangled by a spreadsheet (scientific notation): "
@@ -319,6 +339,48 @@ def test_default_region_reads_numbers_without_country_code():
 	assert parse("Phone", "07911 123456").rows[0].phone == "+917911123456"
 
 
+def test_kept_rows_know_their_line_type():
+	report = parse("Phone", "9876543210", "+91 22 2345 6789", "+1 415 555 2671", "+91 1800 123 4567")
+	assert [r.line_type for r in report.rows] == ["mobile", "fixed_line", "fixed_line_or_mobile", "toll_free"]
+
+
+def test_indian_landline_is_kept_with_a_landline_warning_and_a_mobile_is_not():
+	report = parse("Name,Phone", "Studio,+91 22 2345 6789", "Ravi,98765 43210")
+	assert report.errors == []
+	assert [(r.phone, r.line_type, r.warnings) for r in report.rows] == [
+		("+912223456789", "fixed_line", ["landline"]),
+		("+919876543210", "mobile", []),
+	]
+	assert report.warnings == [
+		RowWarning(
+			2,
+			"landline",
+			"fixed-line number: it can receive WhatsApp only if its owner registered it with "
+			"WhatsApp Business",
+			"Studio,+91 22 2345 6789",
+		)
+	]
+
+
+def test_us_number_is_kept_with_a_marketing_warning_and_a_canadian_number_is_not():
+	report = parse("Name,Phone", "Ann,+1 415 555 2671", "Bob,+1 613 555 0123")
+	assert [(r.region, r.warnings) for r in report.rows] == [("US", ["marketing_not_delivered"]), ("CA", [])]
+	assert report.warnings == [
+		RowWarning(
+			2,
+			"marketing_not_delivered",
+			"US number: Meta paused marketing template messages to US numbers from 1 April 2025",
+			"Ann,+1 415 555 2671",
+		)
+	]
+
+
+def test_a_rows_warnings_are_in_the_order_of_warning_kinds():
+	report = parse("Phone,Email,City", "+1 415 555 2671,nope,#N/A,extra")
+	assert report.rows[0].warnings == ["marketing_not_delivered", "bad_email", "bad_city", "extra_columns"]
+	assert [w.kind for w in report.warnings] == report.rows[0].warnings
+
+
 def test_blank_phone_is_missing_phone():
 	report = parse("Name,Phone,City", "Ravi,,Pune", "Sita,  ,Delhi", "Zoya")
 	assert report.errors[:2] == [
@@ -337,11 +399,82 @@ def test_row_too_short_to_reach_the_phone_column_is_malformed():
 	]
 
 
-def test_row_with_values_beyond_the_header_is_malformed():
+def test_shifted_row_whose_phone_column_is_unreadable_is_rejected_with_the_hint():
 	# An unquoted comma in the name pushes the number into the City column.
 	report = parse("Name,Phone,City,Tags", "Sharma, Ravi,9876543210,Pune,expo")
+	assert report.rows == [] and report.warnings == []
+	assert report.errors == [
+		RowError(
+			2,
+			"bad number 'Ravi': not a phone number; the row has 1 value beyond the header's 4 columns "
+			"('expo'): a value with an unquoted comma, like a name 'Sharma, Ravi', shifts the values into "
+			"the wrong columns; put such values in double quotes",
+			"malformed",
+			"Sharma, Ravi,9876543210,Pune,expo",
+		)
+	]
+
+
+def test_shifted_row_whose_consent_column_is_unreadable_is_rejected_with_the_hint():
+	report = parse("Phone,Name,Consent", "9876543210,Sharma, Ravi,yes")
 	assert error_lines(report) == [(2, "malformed")]
-	assert report.errors[0].reason == "wrong number of columns (5, header has 4)"
+	assert report.errors[0].reason.startswith(
+		"consent value 'Ravi' is not yes/no; the row has 1 value beyond the header's 3 columns ('yes'): "
+		"a value with an unquoted comma"
+	)
+
+
+def test_shifted_row_with_a_mangled_or_missing_number_mentions_the_extra_values():
+	report = parse("Name,Phone,City", "Sharma, Ravi,9.87654E+09,Pune", "Iyer, Lakshmi,,Pune")
+	assert error_lines(report) == [(2, "malformed"), (3, "malformed")]
+	assert report.errors[0].reason.startswith("bad number 'Ravi': not a phone number; the row has 1 value")
+	assert report.errors[1].reason.startswith(
+		"bad number 'Lakshmi': not a phone number; the row has 1 value beyond the header's 3 columns ('Pune')"
+	)
+
+
+def test_values_beyond_the_header_are_ignored_with_a_warning_when_number_and_consent_read():
+	report = parse(
+		"Name,Phone,Email,City,Consent,Tags",
+		"Ravi,9876543210,ravi@example.in,Pune,yes,wedding,x,,y",
+	)
+	assert report.errors == []
+	(row,) = report.rows
+	assert (row.name, row.phone, row.city, row.consent, row.tags) == (
+		"Ravi",
+		"+919876543210",
+		"Pune",
+		True,
+		["wedding"],
+	)
+	assert row.warnings == ["extra_columns"]
+	assert report.warnings == [
+		RowWarning(
+			2,
+			"extra_columns",
+			"2 values beyond the header's 6 columns ignored: 'x', 'y'",
+			"Ravi,9876543210,ravi@example.in,Pune,yes,wedding,x,,y",
+		)
+	]
+
+
+def test_many_or_long_extra_values_are_listed_shortly():
+	report = parse("Phone", "9876543210," + ",".join(["v1", "v2", "v3", "v4", "v5", "v6", "w" * 60]))
+	assert report.warnings[0].reason == (
+		"7 values beyond the header's 1 columns ignored: 'v1', 'v2', 'v3', 'v4', 'v5' and 2 more"
+	)
+	report = parse("Phone", "9876543210," + "w" * 60)
+	assert report.warnings[0].reason == f"1 value beyond the header's 1 columns ignored: '{'w' * 37}...'"
+
+
+def test_a_shifted_row_that_reads_is_checked_for_duplicates_and_consent_as_any_other():
+	report = parse_members(
+		csv_bytes(
+			"Phone,Consent,Name", "9876543210,yes,Ravi", "9876543210,yes,Sharma, Ravi", "9876543211,,Sita, K"
+		)
+	)
+	assert error_lines(report) == [(3, "duplicate"), (4, "missing_consent")]
+	assert report.warnings == []  # only kept rows have warnings
 
 
 def test_short_rows_reaching_the_phone_and_trailing_empty_cells_are_fine():
@@ -393,7 +526,7 @@ def test_duplicates_name_the_first_line_and_the_first_is_kept():
 
 
 def test_a_number_first_seen_on_a_rejected_row_is_not_a_duplicate():
-	report = parse("Name,Phone,Email", "Ravi,9876543210,not-an-email", "Ravi,9876543210,ravi@example.in")
+	report = parse("Name,Phone,Consent", "Ravi,9876543210,maybe", "Ravi,9876543210,yes")
 	assert error_lines(report) == [(2, "malformed")]
 	assert [r.line for r in report.rows] == [3]
 
@@ -479,17 +612,86 @@ def test_without_require_consent_no_and_blank_rows_are_kept_as_they_say():
 @pytest.mark.parametrize(
 	"email", ["ravi", "ravi@example", "ravi @example.in", "@example.in", "ravi@@example.in"]
 )
-def test_bad_email_rejects_the_row(email):
-	report = parse("Phone,Email", f"9876543210,{email}")
-	assert report.rows == []
-	assert report.errors == [
-		RowError(2, f"email '{email}' is not an email address", "malformed", f"9876543210,{email}")
+def test_bad_email_is_left_blank_with_a_warning_and_the_row_is_kept(email):
+	report = parse("Name,Phone,Email,City", f"Ravi,9876543210,{email},Pune")
+	assert report.errors == []
+	(row,) = report.rows
+	assert (row.name, row.phone, row.email, row.city) == ("Ravi", "+919876543210", None, "Pune")
+	assert row.warnings == ["bad_email"]
+	assert report.warnings == [
+		RowWarning(
+			2,
+			"bad_email",
+			f"email '{email}' is not an email address: left blank",
+			f"Ravi,9876543210,{email},Pune",
+		)
 	]
 
 
 def test_good_and_blank_email():
 	report = parse("Phone,Email", "9876543210,ravi.k+expo@studio.co.in", "9876543211,")
 	assert [r.email for r in report.rows] == ["ravi.k+expo@studio.co.in", None]
+	assert report.warnings == []
+
+
+def test_a_rejected_row_has_no_warnings_for_its_other_fields():
+	report = parse_members(
+		csv_bytes("Phone,Email,City,Consent", "9876543210,not-an-email,#N/A,", "+1 415 555 2671,x,#REF!,no")
+	)
+	assert error_lines(report) == [(2, "missing_consent"), (3, "missing_consent")]
+	assert report.warnings == []
+
+
+# --- City ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+	"city, why",
+	[
+		("#N/A", "is a spreadsheet error, not a place name"),
+		("#REF!", "is a spreadsheet error, not a place name"),
+		("#VALUE!", "is a spreadsheet error, not a place name"),
+		("#NAME?", "is a spreadsheet error, not a place name"),
+		("#DIV/0!", "is a spreadsheet error, not a place name"),
+		("#n/a", "is a spreadsheet error, not a place name"),
+		("Err:502", "is a spreadsheet error, not a place name"),  # LibreOffice
+		("N/A", "is a placeholder, not a place name"),
+		("null", "is a placeholder, not a place name"),
+		("411001", "has no letters, so it is not a place name"),  # a pin code
+		("-", "has no letters, so it is not a place name"),
+		("0", "has no letters, so it is not a place name"),
+	],
+)
+def test_a_city_that_is_not_a_place_name_is_left_blank_with_a_warning(city, why):
+	report = parse("Name,Phone,City", f"Ravi,9876543210,{city}")
+	assert report.errors == []
+	(row,) = report.rows
+	assert (row.phone, row.city, row.warnings) == ("+919876543210", None, ["bad_city"])
+	assert report.warnings == [
+		RowWarning(2, "bad_city", f"city '{city}' {why}: left blank", f"Ravi,9876543210,{city}")
+	]
+
+
+def test_a_city_longer_than_140_characters_is_left_blank_and_140_are_kept():
+	report = parse("Phone,City", "9876543210," + "P" * 141, "9876543211," + "P" * 140)
+	assert [r.city for r in report.rows] == [None, "P" * 140]
+	assert report.warnings == [
+		RowWarning(
+			2,
+			"bad_city",
+			f"city '{'P' * 37}...' is longer than 140 characters, so it is not a place name: left blank",
+			"9876543210," + "P" * 141,
+		)
+	]
+
+
+@pytest.mark.parametrize(
+	"city", ["Pune", "Pune, MH", "St. Thomas Mount", "पुणे", "Navi Mumbai - 400703", "#Mumbai", "Nanded"]
+)
+def test_place_names_are_kept(city):
+	report = parse("Phone,City", f'9876543210,"{city}"')
+	assert report.rows[0].city == city
+	assert report.warnings == []
 
 
 def test_tags_are_split_stripped_and_deduplicated_in_order():
@@ -533,6 +735,116 @@ def test_counts_by_kind_counts_the_kinds_that_occur_in_canonical_order():
 		"duplicate": 1,
 	}
 	assert report.total_lines == len(report.rows) + len(report.errors) == 7
+
+
+def test_warning_counts_by_kind_counts_the_kinds_that_occur_in_canonical_order():
+	report = parse(
+		"Phone,Email,City",
+		"9876543210,x,#N/A,extra",
+		"+91 22 2345 6789,,,",
+		"+1 415 555 2671,ann@example.com,Boston",
+		"9876543211,y,Pune",
+	)
+	assert WARNING_KINDS == ("landline", "marketing_not_delivered", "bad_email", "bad_city", "extra_columns")
+	assert report.warning_counts_by_kind() == {
+		"landline": 1,
+		"marketing_not_delivered": 1,
+		"bad_email": 2,
+		"bad_city": 1,
+		"extra_columns": 1,
+	}
+	assert tuple(report.warning_counts_by_kind()) == WARNING_KINDS
+	assert warning_lines(report) == [
+		(2, "bad_email"),
+		(2, "bad_city"),
+		(2, "extra_columns"),
+		(3, "landline"),
+		(4, "marketing_not_delivered"),
+		(5, "bad_email"),
+	]
+	assert report.counts_by_kind() == {}
+	assert parse("Phone", "9876543210").warning_counts_by_kind() == {}
+
+
+# --- Report file --------------------------------------------------------------------------------
+
+
+def read_report(data: bytes) -> list[list[str]]:
+	assert data.startswith(b"\xef\xbb\xbf")  # Excel reads the file as UTF-8 only with the BOM
+	return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+
+
+def test_report_csv_lists_rejected_rows_and_warnings_by_line():
+	report = parse("Name,Phone,Email", "Ravi,9876543210,nope", "Sita,12345,", "Zoya,+91 22 2345 6789,")
+	assert read_report(report_csv(report)) == [
+		["Line", "Outcome", "Kind", "Reason", "Row"],
+		[
+			"2",
+			"warning",
+			"bad_email",
+			"email 'nope' is not an email address: left blank",
+			"Ravi,9876543210,nope",
+		],
+		[
+			"3",
+			"rejected",
+			"bad_number",
+			"bad number '12345': wrong number of digits for its country",
+			"Sita,12345,",
+		],
+		[
+			"4",
+			"warning",
+			"landline",
+			"fixed-line number: it can receive WhatsApp only if its owner registered it with "
+			"WhatsApp Business",
+			"Zoya,+91 22 2345 6789,",
+		],
+	]
+	assert REPORT_COLUMNS == ("Line", "Outcome", "Kind", "Reason", "Row")
+
+
+def test_report_csv_round_trips_commas_quotes_and_new_lines():
+	report = parse(
+		"Name,Phone,Email,City",
+		'"Kumar, ""Ravi""",9876543210,"ravi, k@x",#N/A',
+		'"Anita',
+		'Sharma",98765,,',
+		'Ren\u00e9e \u0905\u0928\u093f\u0924\u093e,9876543211,,"',
+	)
+	rows = read_report(report_csv(report))
+	assert [row[:3] for row in rows[1:]] == [
+		["2", "warning", "bad_email"],
+		["2", "warning", "bad_city"],
+		["3", "rejected", "bad_number"],
+		["5", "rejected", "malformed"],
+	]
+	assert rows[1][3] == "email 'ravi, k@x' is not an email address: left blank"
+	assert rows[1][4] == rows[2][4] == '"Kumar, ""Ravi""",9876543210,"ravi, k@x",#N/A'
+	assert rows[3][4] == '"Anita\nSharma",98765,,'  # the record's two lines, as in the file
+	assert rows[4][4] == 'Ren\u00e9e \u0905\u0928\u093f\u0924\u093e,9876543211,,"'
+	expected = sorted(
+		[(str(e.line), "rejected", e.kind, e.reason, e.raw) for e in report.errors]
+		+ [(str(w.line), "warning", w.kind, w.reason, w.raw) for w in report.warnings],
+		key=lambda row: int(row[0]),
+	)
+	assert [tuple(row) for row in rows[1:]] == expected
+
+
+def test_report_csv_lines_end_as_excel_writes_them():
+	data = report_csv(parse("Phone", "12345"))
+	assert data.count(b"\r\n") == 2 and data.endswith(b"\r\n")
+
+
+def test_report_csv_cells_a_spreadsheet_would_run_as_formulas_are_made_text():
+	report = parse("Phone,Name", "=1+2,x", "+12345,y", "-5,z", "@SUM(A1),w")
+	rows = read_report(report_csv(report))
+	assert [row[4] for row in rows[1:]] == ["'=1+2,x", "'+12345,y", "'-5,z", "'@SUM(A1),w"]
+	assert [row[3] for row in rows[1:]] == [e.reason for e in report.errors]  # reasons start with words
+
+
+def test_report_csv_of_a_clean_file_is_the_header_only():
+	assert report_csv(parse("Phone", "9876543210")) == b"\xef\xbb\xbfLine,Outcome,Kind,Reason,Row\r\n"
 
 
 # A lead list as studios bring it back from an expo: typed by hand in Excel, one line saved in
@@ -580,11 +892,13 @@ def test_wedding_expo_list_gives_an_exact_report():
 	assert [(r.line, r.name, r.phone, r.region, r.consent) for r in report.rows] == [
 		(2, "Ravi Kumar", "+919876543210", "IN", True),
 		(3, "Priya Sharma", "+919123456789", "IN", True),
+		(8, "Meera Iyer", "+919840012345", "IN", True),  # kept without its broken email
 		(10, "Kavya Reddy", "+919000012345", "IN", None),
 		(12, "Fatima Shaikh", "+971501234567", "AE", True),
 		(14, "Pooja Nair", "+919123456780", "IN", True),
 		(19, "Iyer, Lakshmi", "+919845012345", "IN", True),
 		(21, "Harpreet Kaur", "+919814012345", "IN", True),
+		(22, "Zoya Khan", "+919819012345", "IN", True),  # "Mehendi" beyond the header ignored
 		(23, "Tanvi Desai", "+919004512345", "IN", True),
 	]
 	assert [(e.line, e.kind, e.reason) for e in report.errors] == [
@@ -596,7 +910,6 @@ def test_wedding_expo_list_gives_an_exact_report():
 		),
 		(5, "missing_phone", "missing phone"),
 		(7, "duplicate", "duplicate of line 2 (+919876543210)"),
-		(8, "malformed", "email 'meera.iyer@' is not an email address"),
 		(9, "missing_consent", "no consent: the consent column says 'No'"),
 		(11, "bad_number", "bad number '12345': wrong number of digits for its country"),
 		(13, "malformed", "consent value 'Maybe' is not yes/no"),
@@ -609,13 +922,19 @@ def test_wedding_expo_list_gives_an_exact_report():
 			"bad number '9.87654E+09': number was mangled by a spreadsheet (scientific notation): "
 			"format the column as text",
 		),
-		(22, "malformed", "wrong number of columns (9, header has 8)"),
+	]
+	assert [(w.line, w.kind, w.reason) for w in report.warnings] == [
+		(8, "bad_email", "email 'meera.iyer@' is not an email address: left blank"),
+		(22, "extra_columns", "1 value beyond the header's 8 columns ignored: 'Mehendi'"),
 	]
 	assert report.rows[0].tags == ["wedding", "expo-2025"]
 	assert report.rows[1].tags == ["pre-wedding", "expo-2025"]
-	assert report.rows[4].tags == ["expo-2025", "vip"]
-	assert report.rows[3].email == "fatima@outlook.com" and report.rows[3].city == "Dubai"
-	assert report.errors[9].raw == "15,Ren\ufffde D'Souza,9822012345,,Goa,Yes,Wedding,"
+	assert report.rows[2].email is None and report.rows[2].city == "Chennai"
+	assert report.rows[5].tags == ["expo-2025", "vip"]
+	assert report.rows[4].email == "fatima@outlook.com" and report.rows[4].city == "Dubai"
+	assert report.rows[8].tags == ["Sangeet"]
+	assert {r.line_type for r in report.rows} == {"mobile"}
+	assert report.errors[8].raw == "15,Ren\ufffde D'Souza,9822012345,,Goa,Yes,Wedding,"
 	assert report.total_lines == 20
 	assert report.counts_by_kind() == {
 		"bad_number": 3,
@@ -623,5 +942,7 @@ def test_wedding_expo_list_gives_an_exact_report():
 		"duplicate": 2,
 		"missing_consent": 2,
 		"encoding": 1,
-		"malformed": 3,
+		"malformed": 1,
 	}
+	assert report.warning_counts_by_kind() == {"bad_email": 1, "extra_columns": 1}
+	assert len(read_report(report_csv(report))) == 1 + len(report.errors) + len(report.warnings)

@@ -173,3 +173,36 @@ def test_opt_out_button_and_meta_preferences():
 	assert intent_of_preference("marketing_messages", "stop") is Intent.OPT_OUT
 	assert intent_of_preference("marketing_messages", "resume") is Intent.OPT_IN
 	assert intent_of_preference("other", "stop") is None
+
+
+def test_next_quiet_start_wraps_to_the_next_night():
+	from marketing_engine.engine.routing import next_quiet_start
+
+	nine_pm, nine_am = time(21), time(9)
+	assert next_quiet_start(datetime(2026, 11, 25, 12, 0), nine_pm, nine_am) == datetime(2026, 11, 25, 21, 0)
+	assert next_quiet_start(datetime(2026, 11, 25, 22, 0), nine_pm, nine_am) == datetime(2026, 11, 26, 21, 0)
+	assert next_quiet_start(datetime(2026, 11, 25, 12, 0), nine_am, nine_am) is None
+
+
+def test_marketing_to_a_number_meta_does_not_deliver_to_is_blocked_with_its_reason():
+	r = route("MARKETING", consent=OPTED_IN, number_warning=("marketing_not_delivered", "US number"))
+	assert not r.allowed and r.block is Block.MARKETING_NOT_DELIVERED and r.reason == "US number"
+	r = route("MARKETING", consent=OPTED_IN, number_warning=("landline", "fixed-line number"))
+	assert r.block is Block.LANDLINE
+	# Transactional messages are not affected by marketing delivery warnings.
+	assert route("UTILITY", number_warning=("landline", "fixed-line number")).allowed
+
+
+def test_frequency_cap_blocks_marketing_at_the_limit_only():
+	from marketing_engine.engine.routing import FrequencyCap
+
+	cap = FrequencyCap(limit=2, days=7)
+	assert route("MARKETING", consent=OPTED_IN, frequency_cap=cap, recent_marketing=1).allowed
+	r = route("MARKETING", consent=OPTED_IN, frequency_cap=cap, recent_marketing=2)
+	assert r.block is Block.FREQUENCY_CAP and "2 marketing messages in the last 7 days" in r.reason
+	assert route("MARKETING", consent=OPTED_IN, frequency_cap=FrequencyCap(0, 7), recent_marketing=9).allowed
+	# An opt-out is reported before the cap: it is the reason that matters to the studio.
+	opted_out = ConsentState(opted_in=True, opted_in_at=NOW - timedelta(days=3), opted_out_at=NOW)
+	assert (
+		route("MARKETING", consent=opted_out, frequency_cap=cap, recent_marketing=5).block is Block.OPTED_OUT
+	)

@@ -104,3 +104,113 @@ def test_render_fills_known_and_shows_unknown_variables():
 def test_opt_out_button_is_recognised():
 	assert Button("QUICK_REPLY", "Stop promotions").is_marketing_opt_out(("STOP PROMOTIONS",))
 	assert not Button("URL", "Stop promotions", url="x").is_marketing_opt_out(("STOP PROMOTIONS",))
+
+
+def test_a_bsuid_is_sent_as_recipient_instead_of_to():
+	"""Business-scoped user IDs: ``recipient`` takes a BSUID or parent BSUID, ``to`` a phone."""
+	spec = template("booking_confirmation")
+	values = {"1": "Ravi", "2": "SO-0002", "3": "2 Dec", "4": "₹9,000"}
+	payload = build_send_payload(spec, "IN.1648738043044942", values, callback_data="cb-2")
+	assert payload["recipient"] == "IN.1648738043044942" and "to" not in payload
+	assert payload["recipient_type"] == "individual" and payload["biz_opaque_callback_data"] == "cb-2"
+	parent = build_send_payload(spec, "US.ENT.11815799212886844830", values)
+	assert parent["recipient"] == "US.ENT.11815799212886844830" and "to" not in parent
+	by_phone = build_send_payload(spec, "+919876543210", values)
+	assert by_phone["to"] == "919876543210" and "recipient" not in by_phone
+
+
+def test_authentication_templates_need_a_phone_number():
+	spec = TemplateSpec(name="otp", language="en", category="AUTHENTICATION", body="{{1}} is your code")
+	with pytest.raises(TemplateVariableError, match="authentication"):
+		build_send_payload(spec, "IN.1648738043044942", {"1": "123456"})
+	assert build_send_payload(spec, "+919876543210", {"1": "123456"})["to"] == "919876543210"
+
+
+def test_meta_listing_carries_examples_in_metas_shapes():
+	"""Template components: positional body examples are one list in a list, named ones are
+	``param_name``/``example`` pairs, media headers a ``header_handle``, URL buttons a whole URL."""
+	positional = template("booking_confirmation").to_meta()
+	(body, _footer) = positional["components"]
+	assert body["example"] == {"body_text": [["Asha", "SO-0001", "1 Dec 2026", "₹25,000"]]}
+	named = template("festive_offer").to_meta()
+	header, body, buttons = named["components"]
+	assert header["format"] == "IMAGE" and header["example"]["header_handle"][0].startswith("4::")
+	assert body["example"] == {
+		"body_text_named_params": [
+			{"param_name": "name", "example": "Asha"},
+			{"param_name": "offer", "example": "20% off family portraits"},
+		]
+	}
+	assert buttons["buttons"][0]["example"] == ["https://studio.example/book?utm_source=diwali-2026"]
+	assert "example" not in buttons["buttons"][1]  # a quick reply has nothing to fill
+
+
+def test_text_header_examples_and_missing_examples():
+	spec = TemplateSpec(
+		name="t",
+		language="en",
+		header_format="TEXT",
+		header_text="Order {{1}}",
+		body="Hi {{1}}, {{2}}",
+		examples={"1": "SO-1"},
+	)
+	header, body = spec.to_meta()["components"]
+	assert header["example"] == {"header_text": ["SO-1"]}
+	assert "example" not in body  # {{2}} has no example, so Meta's shape cannot be written
+
+
+def test_examples_are_read_back_from_any_letter_case():
+	listing = {
+		"name": "t",
+		"language": "en_US",
+		"status": "approved",
+		"category": "marketing",
+		"parameter_format": "named",
+		"components": [
+			{
+				"type": "header",
+				"format": "text",
+				"text": "Hi {{name}}",
+				"example": {"header_text_named_params": [{"param_name": "name", "example": "Asha"}]},
+			},
+			{
+				"type": "Body",
+				"text": "Code {{code}}",
+				"example": {"body_text_named_params": [{"param_name": "code", "example": "X1"}]},
+			},
+			{
+				"type": "buttons",
+				"buttons": [
+					{
+						"type": "url",
+						"text": "Go",
+						"url": "https://x.example/{{1}}",
+						"example": ["https://x.example/abc"],
+					}
+				],
+			},
+		],
+	}
+	spec = TemplateSpec.from_meta(listing)
+	assert (spec.header_format, spec.status, spec.category, spec.parameter_format) == (
+		"TEXT",
+		"APPROVED",
+		"MARKETING",
+		"NAMED",
+	)
+	assert spec.body == "Code {{code}}" and spec.buttons[0].type == "URL"
+	assert spec.examples == {"name": "Asha", "code": "X1", "1": "abc"}
+	flat = TemplateSpec.from_meta(
+		{
+			"name": "p",
+			"components": [{"type": "BODY", "text": "{{1}} {{2}}", "example": {"body_text": ["a", "b"]}}],
+		}
+	)
+	assert flat.examples == {"1": "a", "2": "b"}
+
+
+def test_examples_round_trip():
+	for spec in sandbox_templates():
+		again = TemplateSpec.from_meta(spec.to_meta())
+		assert again.examples == spec.examples, spec.name
+		assert again.header_handle == spec.header_handle, spec.name
