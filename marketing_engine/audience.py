@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import frappe
 from frappe import _
-from frappe.utils import getdate, nowdate
+from frappe.utils import add_days, getdate, now_datetime, nowdate
 
-from marketing_engine.engine import segment_rules
+from marketing_engine.engine import phone, segment_rules
 from marketing_engine.engine.segment_rules import Rule, RuleError
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 
 REASONS = {
 	"eligible": _("Eligible"),
@@ -29,15 +30,31 @@ REASONS = {
 	"duplicate": _("Duplicate number"),
 	"opted_out": _("Opted out of WhatsApp marketing"),
 	"no_consent": _("No recorded WhatsApp marketing opt-in"),
+	"landline": _("Fixed-line number"),
+	"marketing_not_delivered": _("Market where Meta does not deliver marketing (US)"),
+	"frequency_cap": _("Frequency cap reached"),
 }
-EXCLUSION_ORDER = ("no_number", "invalid_number", "duplicate", "opted_out", "no_consent")
+EXCLUSION_ORDER = (
+	"no_number",
+	"invalid_number",
+	"duplicate",
+	"opted_out",
+	"no_consent",
+	"landline",
+	"marketing_not_delivered",
+	"frequency_cap",
+)
+# Markets where Meta does not deliver marketing templates (US numbers since 1 April 2025); the
+# same list the core's phone.marketing_warning uses.
+NO_MARKETING_REGIONS = tuple(sorted(phone.MARKETING_NOT_DELIVERED_REGIONS))
 TEMP_TABLE_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
 class Audience:
 	"""A parametrised query with the columns ``contact_doctype, contact_name, phone, region,
-	reason`` (one row per member)."""
+	reason`` (one row per member). ``phone`` is the address messages go to: the E.164 number, or
+	Meta's business-scoped user ID for a person who shares no number."""
 
 	sql: str
 	params: dict = field(default_factory=dict)
@@ -81,12 +98,19 @@ def segment_members_sql(segment, params: dict, key: str) -> str:
 					else 'Segment Member' end as char(20)) as contact_doctype,
 				coalesce(nullif(m.customer, ''), nullif(m.contact, ''), nullif(m.lead, ''), m.name) as contact_name,
 				ifnull(m.phone, '') != '' as has_number,
-				cast(m.phone as char(20)) as phone, cast(m.region as char(4)) as region
+				cast(m.phone as char(20)) as phone, cast(m.region as char(4)) as region,
+				cast(m.line_type as char(24)) as line_type
 			from `tabSegment Member` m where m.segment = %({key})s"""
 	condition = rules_condition(rules_of(segment), params, key)
+	# Without a usable number, a business-scoped user ID on a consent record of the customer's
+	# (someone who wrote from a username account) is where a message can still go.
+	user_id = """(select min(bc.name) from `tabWhatsApp Consent` bc
+		where bc.customer = c.name and ifnull(bc.phone, '') = '')"""
 	return f"""select cast('Customer' as char(20)) as contact_doctype, c.name as contact_name,
 			ifnull(c.mobile_no, '') != '' as has_number,
-			cast(c.whatsapp_number as char(20)) as phone, cast(c.whatsapp_region as char(4)) as region
+			cast(ifnull(c.whatsapp_number, {user_id}) as char(140)) as phone,
+			cast(ifnull(c.whatsapp_region, left({user_id}, 2)) as char(4)) as region,
+			cast(c.whatsapp_line_type as char(24)) as line_type
 		from `tabCustomer` c where c.disabled = 0 and ({condition})"""
 
 
@@ -231,17 +255,23 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 		excluded = f"""where not exists (select 1 from ({parts}) x
 			where (x.phone is not null and x.phone != '' and x.phone = u.phone)
 			or (x.contact_doctype = u.contact_doctype and x.contact_name = u.contact_name))"""
-	consent = (
-		"""when wc.status = 'Opted Out' then 'opted_out'
-			when wc.status is null or wc.status != 'Opted In' then 'no_consent'"""
-		if marketing
-		else ""
-	)
+	marketing_only, recent = "", ""
+	if marketing:
+		cap = get_settings().frequency_cap
+		params["no_marketing_regions"] = NO_MARKETING_REGIONS
+		marketing_only = """when wc.status = 'Opted Out' then 'opted_out'
+			when wc.status is null or wc.status != 'Opted In' then 'no_consent'
+			when a.line_type = 'fixed_line' then 'landline'
+			when a.region in %(no_marketing_regions)s then 'marketing_not_delivered'"""
+		if cap.enabled:
+			params.update(cap_limit=cap.limit, cap_since=add_days(now_datetime(), -cap.days))
+			marketing_only += " when ifnull(fc.recent, 0) >= %(cap_limit)s then 'frequency_cap'"
+			recent = f"left join ({RECENT_MARKETING_SQL}) fc on fc.address = a.phone"
 	sql = f"""select a.contact_doctype, a.contact_name, a.phone, a.region,
-			case when not a.has_number then 'no_number'
+			case when ifnull(a.phone, '') = '' and not a.has_number then 'no_number'
 				when ifnull(a.phone, '') = '' then 'invalid_number'
 				when a.number_rank > 1 then 'duplicate'
-				{consent}
+				{marketing_only}
 				else 'eligible' end as reason
 		from (
 			select u.*, row_number() over (
@@ -249,8 +279,43 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 				order by u.source_order, u.contact_name) as number_rank
 			from ({union}) u {excluded}
 		) a
-		left join `tabWhatsApp Consent` wc on wc.name = a.phone"""
+		left join `tabWhatsApp Consent` wc on wc.name = a.phone
+		{recent}"""
 	return Audience(sql, params)
+
+
+# Marketing messages each address was sent since %(cap_since)s: handed to Meta (or being handed
+# over), whatever sent them. Read through the index on (category, submitted_at, ...).
+RECENT_MARKETING_SQL = """select coalesce(rm.phone, rm.user_id) as address, count(*) as recent
+	from `tabWhatsApp Message` rm
+	where rm.category = 'MARKETING' and rm.submitted_at >= %(cap_since)s and rm.direction = 'Outbound'
+		and rm.status in ('Queued', 'Accepted', 'Sent', 'Delivered', 'Read')
+	group by address"""
+
+
+def recent_marketing(addresses: list[str], exclude: list[str] = ()) -> dict[str, int]:
+	"""Marketing messages each of these numbers (or user IDs) was handed inside the frequency
+	cap's window, leaving out the messages named in ``exclude`` (the ones about to be sent)."""
+	cap = get_settings().frequency_cap
+	if not cap.enabled or not addresses:
+		return {}
+	recent = """and rm.submitted_at >= %(since)s and rm.category = 'MARKETING' and rm.direction = 'Outbound'
+		and rm.status in ('Queued', 'Accepted', 'Sent', 'Delivered', 'Read') and rm.name not in %(exclude)s"""
+	return dict(
+		frappe.db.sql(
+			f"""select address, count(*) from (
+				select rm.phone as address from `tabWhatsApp Message` rm where rm.phone in %(addresses)s {recent}
+				union all
+				select rm.user_id from `tabWhatsApp Message` rm
+				where rm.user_id in %(addresses)s and rm.phone is null {recent}
+			) r group by address""",
+			{
+				"since": add_days(now_datetime(), -cap.days),
+				"exclude": list(exclude) or [""],
+				"addresses": addresses,
+			},
+		)
+	)
 
 
 def allow_in_memory_temp_tables() -> None:

@@ -26,11 +26,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import frappe
-import redis
 from frappe import _
 from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
-from marketing_engine.audience import REASONS, allow_in_memory_temp_tables, build_audience
+from marketing_engine.audience import REASONS, allow_in_memory_temp_tables, build_audience, recent_marketing
+from marketing_engine.background import plain_redis, site_key, with_reconnect
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.consent import OptOutSource
@@ -48,9 +48,10 @@ RATE_LIMIT_PAUSE_SECONDS = 0.25
 # number's rate keeps every one-second window under it.
 PACE = 0.98
 WAIT_FOR_RETRIES_SECONDS = 60  # a job waits for retries due this soon instead of ending
-STALE_CLAIM_SECONDS = 120
 # A claim whose job is alive keeps this key fresh; recovery leaves such claims alone, so a slow
-# send (up to the request timeout) is never mistaken for a dead job.
+# send (up to the request timeout) is never mistaken for a dead job. The key exists before the
+# claim's rows are committed, so a claim without it is a dead job's (or one that let go).
+STALE_CLAIM_SECONDS = 10
 CLAIM_ALIVE_SECONDS = 120
 JOB_ALIVE_SECONDS = 120
 UNKNOWN_OUTCOME_SECONDS = 15 * 60
@@ -96,12 +97,14 @@ def snapshot(campaign) -> int:
 	allow_in_memory_temp_tables()
 	frappe.db.sql(
 		f"""insert into `tabWhatsApp Message` (name, creation, modified, owner, modified_by, docstatus, idx,
-			direction, status, phone, region, account, template, category, campaign,
+			direction, status, phone, user_id, region, account, template, category, campaign,
 			contact_doctype, contact_name, error_title, error_detail, attempts)
 		select concat(%(prefix)s, lpad(row_number() over (order by a.reason != 'eligible', a.contact_name), 7, '0')),
 			%(now)s, %(now)s, %(user)s, %(user)s, 0, 0,
 			'Outbound', if(a.reason = 'eligible', 'Pending', 'Skipped'),
-			if(a.reason = 'eligible', a.phone, null), a.region, %(account)s, %(template)s, %(category)s,
+			if(a.reason = 'eligible' and a.phone like '+%%', a.phone, null),
+			if(a.reason = 'eligible' and a.phone not like '+%%', a.phone, null),
+			a.region, %(account)s, %(template)s, %(category)s,
 			%(campaign)s, a.contact_doctype, a.contact_name,
 			case a.reason {reason_text} else null end, if(a.reason = 'duplicate', a.phone, null), 0
 		from ({audience.sql}) a""",
@@ -126,7 +129,7 @@ def start(campaign) -> None:
 		{"status": "Sending", "status_reason": "", "total_recipients": total, "started_at": now_datetime()},
 	)
 	frappe.db.commit()
-	update_counters(campaign.name, replies=False)  # nothing has been sent yet
+	update_counters(campaign.name)
 	enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1)
 	frappe.db.commit()  # the jobs are enqueued on commit, when the rows they claim are visible
 
@@ -164,6 +167,7 @@ class CampaignSender:
 		self.account = frappe.get_doc("WhatsApp Account", self.campaign.account)
 		self.spec = frappe.get_doc("WhatsApp Template", self.campaign.template).to_spec()
 		self.marketing = self.spec.category == "MARKETING"
+		self.frequency_cap = get_settings().frequency_cap
 		self.header = media_header(self.campaign, self.account, self.spec)
 		rate = max(1, cint(self.account.messages_per_second) or 80)
 		# Enough threads for a second of sends in flight: the pool never waits for a free thread
@@ -208,85 +212,130 @@ def run_campaign(campaign: str, worker: int = 1) -> None:
 	"""The background job: claim, send, record, until nothing is due or the campaign stops.
 
 	Two batches are in flight: while the threads send one, this thread records the outcomes of
-	the previous one, so the database work never leaves the number idle."""
-	sender = CampaignSender(campaign)
-	last_progress = 0.0
+	the previous one, so the database work never leaves the number idle. A database connection
+	lost under it (a MariaDB restart, a killed connection) is re-opened and the step repeated;
+	every step is safe to repeat. A job that cannot go on writes why to the Error Log and lets its
+	claims go, so the next job (the scheduler starts one every minute) takes over at once."""
 	in_flight: collections.deque[Batch] = collections.deque()
+	try:
+		_run_campaign(campaign, worker, in_flight)
+	except Exception:
+		_give_up(campaign, worker, in_flight)
+		raise
+
+
+def _run_campaign(campaign: str, worker: int, in_flight: "collections.deque[Batch]") -> None:
+	sender = with_reconnect(CampaignSender, campaign)
+	last_progress = 0.0
 	stopping = None
 	with ThreadPoolExecutor(max_workers=sender.threads, thread_name_prefix="whatsapp-send") as pool:
 		while True:
 			plain_redis().set(job_key(campaign, worker), 1, ex=JOB_ALIVE_SECONDS)
-			if len(in_flight) < BATCHES_IN_FLIGHT and not stopping and may_claim(campaign):
-				claim, rows = claim_batch(campaign, sender.batch_size)
+			if len(in_flight) < BATCHES_IN_FLIGHT and not stopping and with_reconnect(may_claim, campaign):
+				claim, rows = with_reconnect(claim_batch, campaign, sender.batch_size)
 				if rows:
-					rows = skip_withdrawn_consent(rows) if sender.marketing else rows
-					in_flight.append(submit_batch(sender, pool, claim, rows))
+					rows = with_reconnect(skip_ineligible, rows, sender) if sender.marketing else rows
+					in_flight.append(with_reconnect(submit_batch, sender, pool, claim, rows))
 					continue
 			if in_flight:
 				for batch in in_flight:
 					plain_redis().expire(alive_key(batch.claim), CLAIM_ALIVE_SECONDS)
-				stopping = record_batch(sender, in_flight.popleft()) or stopping
+				stopping = with_reconnect(record_batch, sender, in_flight[0]) or stopping
+				in_flight.popleft()
 				if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
-					update_counters(campaign, replies=False)
+					with_reconnect(update_counters, campaign)
 					last_progress = time.monotonic()
 				continue
 			if stopping:
-				stop_campaign(campaign, stopping)
+				with_reconnect(stop_campaign, campaign, stopping)
 				break
-			due = next_retry_in(campaign)
-			if due is None or due > WAIT_FOR_RETRIES_SECONDS or not may_claim(campaign):
+			due = with_reconnect(next_retry_in, campaign)
+			if due is None or due > WAIT_FOR_RETRIES_SECONDS or not with_reconnect(may_claim, campaign):
 				break  # done, paused, or only far retries left (131049): the scheduler comes back
 			time.sleep(max(due, 0.2))
 	plain_redis().delete(job_key(campaign, worker))
-	finish_if_done(campaign)
-	update_counters(campaign)
+	with_reconnect(finish_if_done, campaign)
+	with_reconnect(update_counters, campaign)
+
+
+def _give_up(campaign: str, worker: int, in_flight: "collections.deque[Batch]") -> None:
+	"""Leave the campaign for the next job: the job's slot and its claims' liveness keys go, so
+	the scheduler's recovery settles the claimed rows and starts a new job at its next minute.
+	The reason goes to the Error Log once the database answers again."""
+	try:
+		plain_redis().delete(job_key(campaign, worker), *(alive_key(batch.claim) for batch in in_flight))
+	except Exception:
+		pass  # Redis is down too: the keys expire on their own
+	try:
+		frappe.db.rollback()
+	except Exception:
+		pass
+	try:
+		with_reconnect(
+			frappe.log_error,
+			title=_("WhatsApp campaign {0}: sending job stopped").format(campaign),
+			reference_doctype="WhatsApp Campaign",
+			reference_name=campaign,
+		)
+		frappe.db.commit()
+	except Exception:
+		frappe.logger("marketing_engine").exception(
+			f"Campaign {campaign}: job stopped, Error Log not written"
+		)
 
 
 def may_claim(campaign: str) -> bool:
 	"""Still Sending (not paused or cancelled by someone else) and outside quiet hours."""
 	frappe.db.commit()  # a fresh snapshot: see pauses and cancels made by others
-	if frappe.db.get_value("WhatsApp Campaign", campaign, "status") != "Sending":
+	status, waiting_until = frappe.db.get_value("WhatsApp Campaign", campaign, ["status", "waiting_until"])
+	if status != "Sending":
 		return False
-	waiting_until = quiet_hours_now()
+	quiet_until = quiet_hours_now()
+	if quiet_until:
+		if not waiting_until or get_datetime(waiting_until) != quiet_until:
+			frappe.db.set_value(
+				"WhatsApp Campaign",
+				campaign,
+				{
+					"waiting_until": quiet_until,
+					"status_reason": _("Quiet hours: sending resumes at {0}").format(
+						quiet_until.strftime("%H:%M")
+					),
+				},
+			)
+			frappe.db.commit()
+		return False
 	if waiting_until:
-		frappe.db.set_value(
-			"WhatsApp Campaign",
-			campaign,
-			"status_reason",
-			_("Quiet hours: sending resumes at {0}").format(waiting_until.strftime("%H:%M")),
-		)
+		# Quiet hours are over: the banner goes with them.
+		frappe.db.set_value("WhatsApp Campaign", campaign, {"waiting_until": None, "status_reason": ""})
 		frappe.db.commit()
-		return False
 	return True
 
 
 def claim_batch(campaign: str, size: int) -> tuple[str, list[dict]]:
+	"""Claim up to ``size`` due rows. The claim is known in Redis before the rows are committed
+	Queued: recovery trusts a claim's started set only for claims it knows."""
 	claim = frappe.generate_hash(length=16)
-	names = frappe.db.sql(
-		"""select name from `tabWhatsApp Message`
+	rows = frappe.db.sql(
+		"""select name, phone, user_id, region, contact_doctype, contact_name, attempts + 1 as attempts
+		from `tabWhatsApp Message`
 		where campaign=%s and status='Pending' and (next_attempt_at is null or next_attempt_at <= %s)
 		order by name limit %s for update skip locked""",
 		(campaign, now_datetime(), size),
-		pluck=True,
-	)
-	if not names:
-		frappe.db.commit()
-		return claim, []
-	frappe.db.sql(
-		"""update `tabWhatsApp Message` set status='Queued', claimed_by=%s, attempts=attempts+1, modified=%s
-		where name in %s""",
-		(claim, now_datetime(), names),
-	)
-	frappe.db.commit()
-	# The claim exists in Redis before any send starts: recovery trusts the started set only then.
-	plain_redis().set(claim_key(claim), campaign, ex=7 * 24 * 3600)
-	plain_redis().set(alive_key(claim), 1, ex=CLAIM_ALIVE_SECONDS)
-	rows = frappe.db.sql(
-		"""select name, phone, region, contact_doctype, contact_name, attempts from `tabWhatsApp Message`
-		where claimed_by=%s and status='Queued' order by name""",
-		claim,
 		as_dict=True,
 	)
+	if not rows:
+		frappe.db.commit()
+		return claim, []
+	plain_redis().set(claim_key(claim), campaign, ex=7 * 24 * 3600)
+	plain_redis().set(alive_key(claim), 1, ex=CLAIM_ALIVE_SECONDS)
+	now = now_datetime()
+	frappe.db.sql(
+		"""update `tabWhatsApp Message` set status='Queued', claimed_by=%s, attempts=attempts+1, modified=%s,
+		submitted_at=%s where name in %s""",
+		(claim, now, now, [r.name for r in rows]),
+	)
+	frappe.db.commit()
 	return claim, rows
 
 
@@ -304,24 +353,35 @@ def next_retry_in(campaign: str) -> float | None:
 	return (get_datetime(earliest) - now_datetime()).total_seconds()
 
 
-def skip_withdrawn_consent(rows: list[dict]) -> list[dict]:
-	"""Consent is checked again at send time: an opt-out since the snapshot wins."""
+def skip_ineligible(rows: list[dict], sender: "CampaignSender") -> list[dict]:
+	"""Marketing is checked again at send time: an opt-out since the snapshot wins, and so does
+	the frequency cap, since other campaigns and sequences may have messaged the person since."""
+	addresses = [r["phone"] or r["user_id"] for r in rows]
 	consented = set(
 		frappe.db.sql(
-			"select name from `tabWhatsApp Consent` where name in %s and status='Opted In'",
-			([r["phone"] for r in rows],),
+			"""select name from `tabWhatsApp Consent` where name in %(a)s and status='Opted In'
+			union select user_id from `tabWhatsApp Consent` where user_id in %(a)s and status='Opted In'""",
+			{"a": addresses},
 			pluck=True,
 		)
 	)
-	withdrawn = [r["name"] for r in rows if r["phone"] not in consented]
-	if withdrawn:
+	recent = recent_marketing(addresses, exclude=[r["name"] for r in rows])
+	skipped: dict[str, list[str]] = {}
+	for row, address in zip(rows, addresses, strict=True):
+		if address not in consented:
+			skipped.setdefault(_("Opted out after the audience was taken"), []).append(row["name"])
+		elif sender.frequency_cap.reached(recent.get(address, 0)):
+			skipped.setdefault(sender.frequency_cap.reason(recent[address]), []).append(row["name"])
+	for reason, names in skipped.items():
 		frappe.db.sql(
 			"""update `tabWhatsApp Message` set status='Skipped', claimed_by=null, error_title=%s, modified=%s
 			where name in %s""",
-			(_("Opted out after the audience was taken"), now_datetime(), withdrawn),
+			(reason[:140], now_datetime(), names),
 		)
+	if skipped:
 		frappe.db.commit()
-	return [r for r in rows if r["phone"] in consented]
+	left_out = {name for names in skipped.values() for name in names}
+	return [r for r in rows if r["name"] not in left_out]
 
 
 @dataclass
@@ -338,7 +398,11 @@ def submit_batch(sender: CampaignSender, pool: ThreadPoolExecutor, claim: str, r
 	for row in rows:
 		try:
 			payload = build_send_payload(
-				sender.spec, row["phone"], values[row["name"]], sender.header, callback_data=row["name"]
+				sender.spec,
+				row["phone"] or row["user_id"],
+				values[row["name"]],
+				sender.header,
+				callback_data=row["name"],
 			)
 		except TemplateVariableError as e:
 			mark(row["name"], "Failed", error_title=str(e))
@@ -357,13 +421,14 @@ def record_batch(sender: CampaignSender, batch: Batch) -> str | None:
 		if outcome == "sent":
 			frappe.db.sql(
 				"""update `tabWhatsApp Message` set message_id=coalesce(message_id, %s),
-				status=if(status='Queued', 'Accepted', status), body=%s, claimed_by=null, modified=%s where name=%s""",
-				(result.message_id, render(sender.spec.body, row_values), now, row["name"]),
+				status=if(status='Queued', 'Accepted', status), body=%s, claimed_by=null, modified=%s,
+				user_id=coalesce(user_id, %s) where name=%s""",
+				(result.message_id, render(sender.spec.body, row_values), now, result.user_id, row["name"]),
 			)
 		elif outcome == "later":
 			frappe.db.sql(
-				"""update `tabWhatsApp Message` set status='Pending', claimed_by=null, attempts=attempts-1
-				where name=%s""",
+				"""update `tabWhatsApp Message` set status='Pending', claimed_by=null, attempts=attempts-1,
+				submitted_at=null where name=%s""",
 				row["name"],
 			)
 		else:
@@ -416,7 +481,14 @@ def record_error(row: dict, error: errors.MetaError) -> str | None:
 	else:
 		mark(row["name"], "Failed", error=error)
 		if action is errors.Action.OPT_OUT:
-			record_opt_out(row["phone"], OptOutSource.META_ERROR, detail=str(error), message=row["name"])
+			record_opt_out(
+				row["phone"],
+				OptOutSource.META_ERROR,
+				detail=str(error),
+				message=row["name"],
+				user_id=row["user_id"],
+				actor=_("Meta, on the person's behalf"),
+			)
 	return None
 
 
@@ -431,6 +503,8 @@ def mark(
 	refund_attempt: bool = False,
 ) -> None:
 	values = {"status": status, "modified": now_datetime()}
+	if status == "Pending":
+		values["submitted_at"] = None  # not handed to Meta after all: the frequency cap skips it
 	if not keep_claim:
 		values["claimed_by"] = None
 	if error is not None:
@@ -473,7 +547,7 @@ def recipient_values(campaign, rows: list[dict]) -> dict[str, dict[str, str]]:
 	values = {}
 	for row in rows:
 		known = facts.get((row["contact_doctype"], row["contact_name"]), {})
-		context = {"phone": row["phone"], "campaign": campaign.utm_source, **known}
+		context = {"phone": row["phone"] or "", "campaign": campaign.utm_source, **known}
 		values[row["name"]] = {
 			v.variable: (v.value or "") if v.value_type == "Fixed Text" else context.get(v.value) or ""
 			for v in campaign.variables
@@ -552,30 +626,41 @@ def media_header(campaign, account, spec) -> MediaHeader | None:
 
 
 # -- progress, completion, recovery ------------------------------------------------------------
-def update_counters(campaign: str, replies: bool = True) -> dict:
-	"""Store and broadcast the campaign's counts. Counting replies joins every campaign message
-	with the inbox (about a second at 55,000 recipients), so the per-second progress of a running
-	job leaves it out (``replies=False``) and shows the last stored count."""
-	counts = dict(
-		frappe.db.sql(
-			"select status, count(*) from `tabWhatsApp Message` where campaign=%s group by status", campaign
-		)
+def update_counters(campaign: str) -> dict:
+	"""Store and broadcast the campaign's counts and its actual cost, from one pass over its
+	messages: the form shows them without anyone clicking Refresh."""
+	rows = frappe.db.sql(
+		"""select status, billable, region, replied_at is not null, count(*) from `tabWhatsApp Message`
+		where campaign=%s group by status, billable, region, replied_at is not null""",
+		campaign,
 	)
-	handed = sum(counts.get(s, 0) for s in ("Accepted", "Sent", "Delivered", "Read"))
+	counts: dict[str, int] = collections.Counter()
+	billable: dict[str | None, int] = collections.Counter()
+	replied = 0
+	for status, is_billable, region, has_reply, n in rows:
+		counts[status] += n
+		billable[region] += n if is_billable else 0
+		replied += n if has_reply else 0
 	values = {
 		"total_recipients": sum(counts.values()),
-		"sent_count": handed,
-		"delivered_count": counts.get("Delivered", 0) + counts.get("Read", 0),
-		"read_count": counts.get("Read", 0),
-		"failed_count": counts.get("Failed", 0),
-		"skipped_count": counts.get("Skipped", 0),
-		"replied_count": replied_count(campaign)
-		if replies
-		else frappe.db.get_value("WhatsApp Campaign", campaign, "replied_count"),
+		"sent_count": sum(counts[s] for s in ("Accepted", "Sent", "Delivered", "Read")),
+		"delivered_count": counts["Delivered"] + counts["Read"],
+		"read_count": counts["Read"],
+		"failed_count": counts["Failed"],
+		"skipped_count": counts["Skipped"],
+		"replied_count": replied,
+		"actual_cost": actual_cost(campaign, billable),
 	}
 	frappe.db.set_value("WhatsApp Campaign", campaign, values, update_modified=False)
 	frappe.db.commit()
-	progress = {**values, "pending": counts.get("Pending", 0) + counts.get("Queued", 0), "campaign": campaign}
+	progress = {**values, "pending": counts["Pending"] + counts["Queued"], "campaign": campaign}
+	progress.update(
+		zip(
+			("status", "status_reason"),
+			frappe.db.get_value("WhatsApp Campaign", campaign, ["status", "status_reason"]),
+			strict=True,
+		)
+	)
 	frappe.publish_realtime(
 		"whatsapp_campaign_progress",
 		progress,
@@ -586,18 +671,17 @@ def update_counters(campaign: str, replies: bool = True) -> dict:
 	return progress
 
 
-def replied_count(campaign: str) -> int:
-	"""Recipients who wrote back: a reply to the campaign message, or any message from them within
-	seven days of it (most people answer without quoting)."""
-	return frappe.db.sql(
-		"""select count(distinct m.phone) from `tabWhatsApp Message` m
-		join `tabWhatsApp Message` i on i.direction='Inbound' and i.phone = m.phone
-			and (i.reply_to_message_id = m.message_id
-				or (i.received_at >= coalesce(m.sent_at, m.creation)
-					and i.received_at <= coalesce(m.sent_at, m.creation) + interval 7 day))
-		where m.campaign=%s and m.message_id is not null""",
-		campaign,
-	)[0][0]
+def actual_cost(campaign: str, billable_by_region: dict) -> float:
+	"""What Meta bills: the messages its pricing webhooks marked billable, at the rate card."""
+	from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
+
+	card = get_rate_card()
+	if not card or not any(billable_by_region.values()):
+		return 0.0
+	category = frappe.db.get_value(
+		"WhatsApp Template", frappe.db.get_value("WhatsApp Campaign", campaign, "template"), "category"
+	)
+	return float(card.estimate(dict(billable_by_region), category).total)
 
 
 def finish_if_done(campaign: str) -> bool:
@@ -682,29 +766,17 @@ def maintain_campaigns() -> None:
 			enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1, only_idle=True)
 
 
-_redis_clients: dict[str, redis.Redis] = {}
-
-
-def plain_redis() -> redis.Redis:
-	"""A plain client of the bench's cache Redis. Frappe's wrapper reads the site's config from
-	thread-local state, which the send threads do not have; keys here carry the site instead."""
-	url = frappe.conf.redis_cache
-	if url not in _redis_clients:
-		_redis_clients[url] = redis.Redis.from_url(url)
-	return _redis_clients[url]
-
-
 def claim_key(claim: str) -> str:
-	return f"{frappe.local.site}:whatsapp-claim:{claim}"
+	return site_key("whatsapp-claim", claim)
 
 
 def job_key(campaign: str, worker: int) -> str:
-	return f"{frappe.local.site}:whatsapp-campaign-job:{campaign}:{worker}"
+	return site_key("whatsapp-campaign-job", campaign, str(worker))
 
 
 def alive_key(claim: str) -> str:
-	return f"{frappe.local.site}:whatsapp-claim:{claim}:alive"
+	return site_key("whatsapp-claim", claim, "alive")
 
 
 def started_key(claim: str) -> str:
-	return f"{frappe.local.site}:whatsapp-claim:{claim}:started"
+	return site_key("whatsapp-claim", claim, "started")

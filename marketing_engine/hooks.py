@@ -13,7 +13,11 @@ export_python_type_annotations = True
 
 # Desk
 # ----
-doctype_js = {"Sales Order": "public/js/sales_order.js"}
+doctype_js = {
+	"Sales Order": "public/js/sales_order.js",
+	"Customer": "public/js/whatsapp_consent_panel.js",
+	"Contact": "public/js/whatsapp_consent_panel.js",
+}
 
 # Customer and Contact show their WhatsApp consent and messages under Connections.
 override_doctype_dashboards = {
@@ -28,11 +32,24 @@ doc_events = {
 		"validate": "marketing_engine.numbers.set_whatsapp_number",
 		"on_update": "marketing_engine.numbers.sync_customers_of_contact",
 	},
+	# Web workers keep decrypted app secrets to verify webhooks; a changed account reloads them.
+	"WhatsApp Account": {
+		"on_update": "marketing_engine.api.webhook.forget_app_secrets",
+		"on_trash": "marketing_engine.api.webhook.forget_app_secrets",
+	},
 }
 
+# Frappe answers a webhook body that is not JSON with a 500 before the endpoint runs.
+after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]
+
 scheduler_events = {
-	"cron": {"* * * * *": ["marketing_engine.dispatch.maintain_campaigns"]},
-	"daily_long": ["marketing_engine.numbers.backfill"],
+	"cron": {
+		"* * * * *": [
+			"marketing_engine.dispatch.maintain_campaigns",
+			"marketing_engine.webhook_events.retry_failed",
+		]
+	},
+	"daily_long": ["marketing_engine.numbers.backfill", "marketing_engine.webhook_events.purge_processed"],
 }
 
 # Installation

@@ -1,13 +1,21 @@
-"""What the app does with the events of a verified WhatsApp webhook.
+"""What the app does with the events of a verified WhatsApp webhook, applied in batches.
 
 Each handler is idempotent, because Meta delivers at least once and in no particular order:
 a status only moves a message forward, an inbound message is stored once (unique Meta id), and a
 consent change older than the current opposite one does not overturn it.
+
+People are matched by their number, or, for a WhatsApp user who adopted a username and shares no
+number, by Meta's business-scoped user ID (BSUID). Every webhook that carries both teaches the
+app which number an ID belongs to (see ``learn_identity``).
 """
 
-import frappe
-from frappe.utils import convert_utc_to_system_timezone
+import time
 
+import frappe
+from frappe import _
+from frappe.utils import add_to_date, convert_utc_to_system_timezone
+
+from marketing_engine import account_health
 from marketing_engine.engine import errors
 from marketing_engine.engine.consent import (
 	Intent,
@@ -19,86 +27,169 @@ from marketing_engine.engine.consent import (
 )
 from marketing_engine.engine.phone import InvalidPhoneNumber, from_wa_id
 from marketing_engine.engine.status import TIMESTAMP_FIELD, advance, from_meta
-from marketing_engine.engine.webhook import Event, InboundMessage, PreferenceUpdate, StatusUpdate
+from marketing_engine.engine.webhook import InboundMessage, PreferenceUpdate, StatusUpdate
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+	learn_identity,
+	phone_of_user_id,
 	record_opt_in,
 	record_opt_out,
 )
 
 # The record kinds a number can belong to, and their link field on WhatsApp Consent.
 CONSENT_LINK_FIELDS = {"Customer": "customer", "Contact": "contact", "Lead": "lead"}
+# A message from someone counts as a reply to what we last sent them within this window; most
+# people answer without quoting the message.
+REPLY_WINDOW_DAYS = 7
+HANDED_TO_META = ("Queued", "Accepted", "Sent", "Delivered", "Read", "Failed")
+MESSAGE_FIELDS = (
+	"name, status, message_id, phone, user_id, campaign, contact_doctype, contact_name, sent_at, "
+	"delivered_at, read_at, failed_at, submitted_at"
+)
 
 
-def handle_events(account: str, events: list[Event]) -> None:
-	for event in events:
-		if isinstance(event, StatusUpdate):
-			apply_status(event)
-		elif isinstance(event, InboundMessage):
-			store_inbound(account, event)
-		elif isinstance(event, PreferenceUpdate):
-			apply_preference(event)
+class Touched:
+	"""What a run of batches changed that others show: campaign counters, refreshed at most once
+	a ``flush`` interval while events pour in, and once more at the end."""
+
+	def __init__(self):
+		self.campaigns: set[str] = set()
+		self.pending: set[str] = set()
+		self.last_flush = 0.0
+
+	def campaign(self, name: str | None) -> None:
+		if name:
+			self.pending.add(name)
+
+	def forget_uncommitted(self) -> None:
+		self.pending.clear()
+
+	def flush(self, every: float = 0.0) -> None:
+		from marketing_engine.dispatch import update_counters
+
+		self.campaigns |= self.pending
+		self.pending.clear()
+		if not self.campaigns or time.monotonic() - self.last_flush < every:
+			return
+		for campaign in sorted(self.campaigns):
+			update_counters(campaign)
+		self.campaigns.clear()
+		self.last_flush = time.monotonic()
 
 
-def apply_status(event: StatusUpdate) -> None:
-	status = from_meta(event.status)
-	if status is None:
+def apply_events(batch: list[tuple[str, list]], touched: Touched | None = None) -> None:
+	"""Apply the events of several webhooks (``(account, events)`` each): all statuses in one pass
+	over their messages, then every other event in the order it came."""
+	touched = touched or Touched()
+	apply_statuses([e for _, events in batch for e in events if isinstance(e, StatusUpdate)], touched)
+	for account, events in batch:
+		for event in events:
+			handler = HANDLERS.get(type(event).__name__)
+			if handler:
+				handler(account, event, touched)
+
+
+# -- statuses ----------------------------------------------------------------------------------
+def apply_statuses(updates: list[StatusUpdate], touched: Touched) -> None:
+	if not updates:
 		return
-	row = _lock_message(event.message_id, event.callback_data)
-	if row is None:
-		# Not sent by this app (or by another site on the same number): nothing to update.
-		return
-	at = _local(event.timestamp)
-	changes = {"status": advance(row.status, status)}
-	if not row.message_id:
-		changes["message_id"] = event.message_id  # reconciled through biz_opaque_callback_data
-	field = TIMESTAMP_FIELD[status]
-	if not row[field]:
-		changes[field] = at
-	if event.pricing_category:
-		changes["pricing_category"] = event.pricing_category
-		changes["billable"] = int(bool(event.billable))
-	if status == "Failed" and event.errors:
-		error = errors.from_webhook_error(event.errors[0])
-		changes.update(error_code=error.code, error_title=error.title, error_detail=error.details)
-		if error.action is errors.Action.OPT_OUT:
-			contact = (row.contact_doctype, row.contact_name) if row.contact_name else find_contact(row.phone)
-			record_opt_out(
-				row.phone, OptOutSource.META_ERROR, at, str(error), row.name, consent_links(contact)
+	rows = _lock_messages(updates)
+	by_id = {row.message_id: row for row in rows if row.message_id}
+	by_name = {row.name: row for row in rows}
+	changes: dict[str, dict] = {}
+	identities: set[tuple[str, str]] = set()
+	for update in sorted(updates, key=lambda u: u.timestamp):
+		row = by_id.get(update.message_id) or by_name.get(update.callback_data or "")
+		status = from_meta(update.status)
+		if row is None or status is None or (row.message_id and row.message_id != update.message_id):
+			# Not sent by this app (or by another site on the same number): nothing to update.
+			continue
+		change = changes.setdefault(row.name, {})
+		at = _local(update.timestamp)
+
+		def put(field, value, row=row, change=change):
+			row[field] = change[field] = value
+
+		if advance(row.status, status) != row.status:
+			put("status", advance(row.status, status))
+		if not row.message_id:
+			put("message_id", update.message_id)  # reconciled through biz_opaque_callback_data
+			by_id[update.message_id] = row
+		if not row[TIMESTAMP_FIELD[status]]:
+			put(TIMESTAMP_FIELD[status], at)
+		if not row.submitted_at:
+			put("submitted_at", at)
+		if update.recipient_user_id and row.user_id != update.recipient_user_id:
+			put("user_id", update.recipient_user_id)
+		if update.pricing_category:
+			put("pricing_category", update.pricing_category)
+			put("billable", int(bool(update.billable)))
+		if status == "Failed" and update.errors:
+			error = errors.from_webhook_error(update.errors[0])
+			put("error_code", error.code)
+			put("error_title", error.title)
+			put("error_detail", error.details)
+			if error.action is errors.Action.OPT_OUT:
+				record_opt_out(
+					row.phone,
+					OptOutSource.META_ERROR,
+					at,
+					str(error),
+					row.name,
+					consent_links(_contact_of(row)),
+					user_id=row.user_id,
+					actor=_("Meta, on the person's behalf"),
+				)
+		phone = row.phone or _phone(update.recipient_id)
+		if phone and update.recipient_user_id:
+			identities.add((phone, update.recipient_user_id))
+		touched.campaign(row.campaign)
+	for name, change in changes.items():
+		if change:
+			assignments = ", ".join(f"`{field}`=%({field})s" for field in change)
+			frappe.db.sql(
+				f"update `tabWhatsApp Message` set {assignments} where name=%(name)s",
+				{**change, "name": name},
 			)
-	frappe.db.set_value("WhatsApp Message", row.name, changes)
+	for phone, user_id in identities:
+		learn_identity(phone, user_id)
 
 
-def _lock_message(message_id: str, callback_data: str | None):
-	fields = "name, status, message_id, phone, contact_doctype, contact_name, sent_at, delivered_at, read_at, failed_at"
+def _lock_messages(updates: list[StatusUpdate]) -> list:
+	ids = list({u.message_id for u in updates})
 	rows = frappe.db.sql(
-		f"select {fields} from `tabWhatsApp Message` where message_id=%s for update", message_id, as_dict=True
+		f"select {MESSAGE_FIELDS} from `tabWhatsApp Message` where message_id in %s for update",
+		(ids,),
+		as_dict=True,
 	)
-	if not rows and callback_data:
-		rows = frappe.db.sql(
-			f"""select {fields} from `tabWhatsApp Message`
-			where name=%s and direction='Outbound' and (message_id is null or message_id=%s) for update""",
-			(callback_data, message_id),
+	found = {row.message_id for row in rows}
+	callbacks = list({u.callback_data for u in updates if u.callback_data and u.message_id not in found})
+	if callbacks:
+		rows += frappe.db.sql(
+			f"""select {MESSAGE_FIELDS} from `tabWhatsApp Message`
+			where name in %s and direction='Outbound' and message_id is null for update""",
+			(callbacks,),
 			as_dict=True,
 		)
-	return rows[0] if rows else None
+	return rows
 
 
-def store_inbound(account: str, event: InboundMessage) -> None:
+# -- inbound messages --------------------------------------------------------------------------
+def store_inbound(account: str, event: InboundMessage, touched: Touched | None = None):
 	if frappe.db.exists("WhatsApp Message", {"message_id": event.message_id}):
-		return  # a redelivery
-	try:
-		phone = from_wa_id(event.wa_id)
-	except InvalidPhoneNumber:
-		phone = "+" + event.wa_id
+		return None  # a redelivery
+	phone, user_id = identify(event.wa_id, event.user_id, event.username)
 	at = _local(event.timestamp)
-	contact = find_contact(phone)
+	contact = find_contact(phone or user_id)
+	answered = answered_message(phone, user_id, event.context_message_id, at)
 	message = frappe.get_doc(
 		{
 			"doctype": "WhatsApp Message",
 			"direction": "Inbound",
 			"status": "Received",
 			"phone": phone,
+			"user_id": user_id,
+			"profile_name": event.profile_name or event.username,
 			"account": account,
 			"message_id": event.message_id,
 			"received_at": at,
@@ -106,6 +197,8 @@ def store_inbound(account: str, event: InboundMessage) -> None:
 			"body": event.text,
 			"button_payload": event.button_payload,
 			"reply_to_message_id": event.context_message_id,
+			"reply_to": answered.name if answered else None,
+			"campaign": answered.campaign if answered else None,
 			"contact_doctype": contact[0] if contact else None,
 			"contact_name": contact[1] if contact else None,
 		}
@@ -113,7 +206,14 @@ def store_inbound(account: str, event: InboundMessage) -> None:
 	try:
 		message.insert(ignore_permissions=True)
 	except frappe.DuplicateEntryError:
-		return  # the same message delivered twice at once
+		return None  # the same message delivered twice at once
+	if answered:
+		frappe.db.sql(
+			"update `tabWhatsApp Message` set replied_at=%s where name=%s and replied_at is null",
+			(at, answered.name),
+		)
+		if touched:
+			touched.campaign(answered.campaign)
 	settings = get_settings()
 	if event.type == "button":
 		intent = intent_of_button(event.button_payload, event.button_text, settings.opt_out_buttons)
@@ -122,35 +222,117 @@ def store_inbound(account: str, event: InboundMessage) -> None:
 		intent = intent_of_text(event.text, settings.stop_words, settings.start_words)
 		source = OptOutSource.STOP_KEYWORD
 	links = consent_links(contact)
+	actor = person_actor(contact, event.profile_name or event.username)
 	if intent is Intent.OPT_OUT:
-		record_opt_out(phone, source, at, event.text, message.name, links)
+		record_opt_out(phone, source, at, event.text, message.name, links, user_id=user_id, actor=actor)
 	elif intent is Intent.OPT_IN and settings.start_reply_opts_in:
-		record_opt_in(phone, OptInSource.INBOUND_MESSAGE, at, event.text, message.name, links)
+		record_opt_in(
+			phone,
+			OptInSource.INBOUND_MESSAGE,
+			at,
+			event.text,
+			message.name,
+			links,
+			user_id=user_id,
+			actor=actor,
+		)
+	return message
 
 
-def apply_preference(event: PreferenceUpdate) -> None:
+def answered_message(phone: str | None, user_id: str | None, context_id: str | None, at):
+	"""The outbound message an inbound one answers: the one it quotes, or the last one sent to
+	the person within REPLY_WINDOW_DAYS."""
+	if context_id:
+		quoted = frappe.db.get_value(
+			"WhatsApp Message",
+			{"message_id": context_id, "direction": "Outbound"},
+			["name", "campaign"],
+			as_dict=True,
+		)
+		if quoted:
+			return quoted
+	if not (phone or user_id):
+		return None
+	who = "phone=%(phone)s" if phone else "user_id=%(user_id)s"
+	rows = frappe.db.sql(
+		f"""select name, campaign from `tabWhatsApp Message`
+		where {who} and direction='Outbound' and status in ('Accepted', 'Sent', 'Delivered', 'Read')
+			and submitted_at between %(since)s and %(at)s
+		order by submitted_at desc limit 1""",
+		{"phone": phone, "user_id": user_id, "since": add_to_date(at, days=-REPLY_WINDOW_DAYS), "at": at},
+		as_dict=True,
+	)
+	return rows[0] if rows else None
+
+
+# -- preferences and identities ----------------------------------------------------------------
+def apply_preference(account: str, event: PreferenceUpdate, touched: Touched | None = None) -> None:
 	intent = intent_of_preference(event.category, event.value)
 	if intent is None:
 		return
-	phone = from_wa_id(event.wa_id)
+	phone, user_id = identify(event.wa_id, event.user_id, event.username)
 	at = _local(event.timestamp)
-	links = consent_links(find_contact(phone))
+	contact = find_contact(phone or user_id)
+	links = consent_links(contact)
+	actor = person_actor(contact, event.username)
 	if intent is Intent.OPT_OUT:
-		record_opt_out(phone, OptOutSource.META_PREFERENCE, at, event.detail, links=links)
+		record_opt_out(
+			phone, OptOutSource.META_PREFERENCE, at, event.detail, links=links, user_id=user_id, actor=actor
+		)
 	else:
 		# The user chose, in WhatsApp itself, to hear from this business again.
-		record_opt_in(phone, OptInSource.META_PREFERENCE, at, event.detail, links=links)
+		record_opt_in(
+			phone, OptInSource.META_PREFERENCE, at, event.detail, links=links, user_id=user_id, actor=actor
+		)
 
 
-def find_contact(phone: str) -> tuple[str, str] | None:
-	"""The Customer, Contact or Lead a number belongs to, most specific record first."""
-	consent = frappe.db.get_value("WhatsApp Consent", phone, list(CONSENT_LINK_FIELDS.values()), as_dict=True)
+def apply_identity_change(account: str, event, touched: Touched | None = None) -> None:
+	"""Meta's notices that a user changed their number or their business-scoped user ID."""
+	from marketing_engine.identity_changes import number_changed, user_id_changed
+
+	if event.kind == "user_changed_number":
+		number_changed(event)
+	elif event.kind == "user_changed_user_id":
+		user_id_changed(event)
+
+
+def identify(wa_id: str | None, user_id: str | None, username: str | None = None) -> tuple:
+	"""``(phone, user_id)`` of the person behind a webhook: the number when Meta sent it, or the
+	number learned earlier for the user ID; the pair is remembered whenever both are known."""
+	phone = _phone(wa_id)
+	if phone and user_id:
+		learn_identity(phone, user_id, username)
+	elif user_id:
+		phone = phone_of_user_id(user_id)
+	return phone, user_id
+
+
+def _phone(wa_id: str | None) -> str | None:
+	if not wa_id:
+		return None
+	try:
+		return from_wa_id(wa_id)
+	except InvalidPhoneNumber:
+		return "+" + wa_id.lstrip("+")
+
+
+def find_contact(address: str | None) -> tuple[str, str] | None:
+	"""The Customer, Contact or Lead a number (or user ID) belongs to, most specific record first."""
+	if not address:
+		return None
+	consent = frappe.db.get_value(
+		"WhatsApp Consent", address, list(CONSENT_LINK_FIELDS.values()), as_dict=True
+	) or frappe.db.get_value(
+		"WhatsApp Consent", {"user_id": address}, list(CONSENT_LINK_FIELDS.values()), as_dict=True
+	)
 	for doctype, field in CONSENT_LINK_FIELDS.items():
 		if consent and consent[field]:
 			return doctype, consent[field]
+	if not address.startswith("+"):
+		return None
 	for doctype in CONSENT_LINK_FIELDS:
 		# whatsapp_number is mobile_no in E.164, kept by marketing_engine.numbers
-		name = frappe.db.get_value(doctype, {"whatsapp_number": phone})
+		name = frappe.db.get_value(doctype, {"whatsapp_number": address})
 		if name:
 			return doctype, name
 	return None
@@ -160,5 +342,31 @@ def consent_links(contact: tuple[str, str] | None) -> dict:
 	return {CONSENT_LINK_FIELDS[contact[0]]: contact[1]} if contact else {}
 
 
+def person_actor(contact: tuple[str, str] | None, profile_name: str | None) -> str:
+	"""Who decided, for an event that came from the person on WhatsApp: their record's name."""
+	from marketing_engine.audience import display_name
+
+	name = display_name(*contact) if contact else profile_name
+	return _("{0}, on WhatsApp").format(name) if name else _("The person, on WhatsApp")
+
+
+def _contact_of(row) -> tuple[str, str] | None:
+	if row.contact_name and row.contact_doctype in CONSENT_LINK_FIELDS:
+		return row.contact_doctype, row.contact_name
+	return find_contact(row.phone or row.user_id)
+
+
 def _local(utc_datetime):
 	return convert_utc_to_system_timezone(utc_datetime).replace(tzinfo=None)
+
+
+# Handlers by event class name; each takes (account, event, touched).
+HANDLERS = {
+	"InboundMessage": store_inbound,
+	"PreferenceUpdate": apply_preference,
+	"IdentityChange": apply_identity_change,
+	"TemplateStatusChange": account_health.template_status_changed,
+	"TemplateQualityChange": account_health.template_quality_changed,
+	"PhoneQualityChange": account_health.phone_quality_changed,
+	"AccountUpdate": account_health.account_updated,
+}

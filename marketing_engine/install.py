@@ -1,5 +1,8 @@
 import frappe
 
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
+	DEFAULT_QUIET_HOURS,
+)
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
 	ship_published_rate_card,
 )
@@ -46,6 +49,10 @@ def set_default_settings():
 	settings = frappe.get_single("Marketing Settings")
 	if not settings.default_country and frappe.db.exists("Country", "India"):
 		settings.default_country = "India"
+	# Written out, not left to the Time fields' defaults: Frappe fills an empty Time field of a
+	# new Single with the current time, which made quiet hours start and end at the install time.
+	settings.quiet_hours_enabled = 1
+	settings.quiet_hours_start, settings.quiet_hours_end = DEFAULT_QUIET_HOURS
 	settings.flags.ignore_mandatory = True
 	settings.save(ignore_permissions=True)
 
@@ -61,7 +68,13 @@ INDEXES = {
 	"Sales Order Item": {"me_item_group_booking": ["item_group", "docstatus", "transaction_date", "parent"]},
 	"Address": {"me_state": ["state"]},  # ERPNext indexes city already
 	"Dynamic Link": {"me_link": ["link_doctype", "link_name", "parenttype"]},
-	"WhatsApp Message": {"me_campaign_status": ["campaign", "status", "next_attempt_at"]},
+	"WhatsApp Message": {
+		"me_campaign_status": ["campaign", "status", "next_attempt_at"],
+		# The frequency cap counts each person's recent marketing from this index alone.
+		"me_recent_marketing": ["category", "submitted_at", "status", "phone", "user_id"],
+		# Replies find the last message sent to the person.
+		"me_phone_submitted": ["phone", "submitted_at"],
+	},
 	"WhatsApp Consent Log": {"me_consent": ["consent"]},
 	"WhatsApp Consent": {"me_customer": ["customer"]},
 }

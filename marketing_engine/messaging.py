@@ -10,9 +10,11 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from marketing_engine.audience import recent_marketing
 from marketing_engine.engine import errors, routing
 from marketing_engine.engine.consent import OptOutSource
-from marketing_engine.engine.phone import InvalidPhoneNumber
+from marketing_engine.engine.identity import is_bsuid
+from marketing_engine.engine.phone import InvalidPhoneNumber, marketing_warning
 from marketing_engine.engine.status import advance
 from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, check_values, render
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
@@ -30,8 +32,9 @@ class BlockedMessage(frappe.ValidationError):
 	pass
 
 
-def route(category: str, phone: str) -> routing.Route:
-	"""Which account sends a ``category`` message to ``phone`` now, or why none may."""
+def route(category: str, address: str) -> routing.Route:
+	"""Which account sends a ``category`` message to ``address`` (an E.164 number or a
+	business-scoped user ID) now, or why none may."""
 	settings = get_settings()
 	system = get_account(settings.default_system_account)
 	business = get_account(settings.default_business_account)
@@ -40,9 +43,12 @@ def route(category: str, phone: str) -> routing.Route:
 		category,
 		system_account=system.to_state() if system else None,
 		business_account=business.to_state() if business else None,
-		consent=consent_state(phone) if is_marketing else None,
+		consent=consent_state(address) if is_marketing else None,
 		now=now_datetime(),
 		quiet_hours=settings.quiet_hours,
+		number_warning=marketing_warning(address) if is_marketing and not is_bsuid(address) else None,
+		frequency_cap=settings.frequency_cap,
+		recent_marketing=recent_marketing([address]).get(address, 0) if is_marketing else 0,
 	)
 
 
@@ -60,13 +66,10 @@ def send_template(
 	Refusals before anything is sent (bad number, blocked route, missing variables) raise
 	:class:`BlockedMessage`. Meta's refusals are recorded on the message (status Failed, error
 	code and title) and returned, never raised, so that the record survives."""
-	try:
-		phone = normalize_phone(to)
-	except InvalidPhoneNumber as e:
-		frappe.throw(_("Cannot send to {0}: {1}").format(to or _("(no number)"), e.reason), BlockedMessage)
+	address = recipient_address(to)
 	template_doc = frappe.get_doc("WhatsApp Template", template)
 	spec = template_doc.to_spec()
-	decision = route(spec.category, phone)
+	decision = route(spec.category, address)
 	if not decision.allowed:
 		frappe.throw(decision.reason, BlockedMessage, title=_("WhatsApp message not sent"))
 	if template_doc.account != decision.account:
@@ -87,7 +90,9 @@ def send_template(
 			"doctype": "WhatsApp Message",
 			"direction": "Outbound",
 			"status": "Queued",
-			"phone": phone,
+			"phone": None if is_bsuid(address) else address,
+			"user_id": address if is_bsuid(address) else None,
+			"submitted_at": now_datetime(),
 			"account": account.name,
 			"template": template_doc.name,
 			"category": spec.category,
@@ -101,7 +106,7 @@ def send_template(
 	frappe.db.commit()  # the row must outlive a crash during the call to Meta
 
 	try:
-		result = account.get_client().send_template(spec, phone, values, header, callback_data=message.name)
+		result = account.get_client().send_template(spec, address, values, header, callback_data=message.name)
 	except errors.MetaError as e:
 		_record_failure(message, account, e)
 	else:
@@ -109,6 +114,17 @@ def send_template(
 	frappe.db.commit()
 	message.reload()
 	return message
+
+
+def recipient_address(to: str | None) -> str:
+	"""Where a message goes: the number in E.164, or a business-scoped user ID as Meta gave it
+	(a person who shares only a username). Anything else is refused with the reason."""
+	if to and is_bsuid(to.strip()):
+		return to.strip()
+	try:
+		return normalize_phone(to)
+	except InvalidPhoneNumber as e:
+		frappe.throw(_("Cannot send to {0}: {1}").format(to or _("(no number)"), e.reason), BlockedMessage)
 
 
 def mark_accepted(message_name: str, message_id: str) -> None:
@@ -149,7 +165,14 @@ def _record_failure(message, account, error: errors.MetaError) -> None:
 		},
 	)
 	if error.action is errors.Action.OPT_OUT:
-		record_opt_out(message.phone, OptOutSource.META_ERROR, detail=str(error), message=message.name)
+		record_opt_out(
+			message.phone,
+			OptOutSource.META_ERROR,
+			detail=str(error),
+			message=message.name,
+			user_id=message.user_id,
+			actor=_("Meta, on the person's behalf"),
+		)
 	if error.action is errors.Action.STOP_RUN:
 		frappe.db.set_value(
 			"WhatsApp Account",

@@ -2,16 +2,19 @@
 
 ERPNext stores mobile numbers as typed ("98765 43210", "+91-98765-43210", ...). Segments select
 and de-duplicate recipients in SQL, so each record also carries ``whatsapp_number`` (E.164, or
-empty when the number is missing or invalid) and ``whatsapp_region`` (ISO country, for the rate
-card). They are set on save, for the Customers whose primary contact changes, and in bulk.
+empty when the number is missing or invalid), ``whatsapp_region`` (ISO country, for the rate
+card and markets Meta does not deliver marketing to) and ``whatsapp_line_type`` (a landline gets
+no marketing). They are set on save, for the Customers whose primary contact changes, and in bulk.
 """
 
 import frappe
+from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
-from marketing_engine.engine.phone import InvalidPhoneNumber, normalize, region_of
+from marketing_engine.engine.phone import InvalidPhoneNumber, line_type, normalize, region_of
 
 PARTY_DOCTYPES = ("Customer", "Contact", "Lead")
+DERIVED_FIELDS = ("whatsapp_number", "whatsapp_region", "whatsapp_line_type")
 
 
 def custom_fields() -> dict:
@@ -35,6 +38,15 @@ def custom_fields() -> dict:
 			"hidden": 1,
 			"no_copy": 1,
 		},
+		{
+			"fieldname": "whatsapp_line_type",
+			"label": "WhatsApp Line Type",
+			"fieldtype": "Data",
+			"insert_after": "whatsapp_region",
+			"read_only": 1,
+			"hidden": 1,
+			"no_copy": 1,
+		},
 	]
 	birthday = {"fieldname": "birthday", "label": "Birthday", "fieldtype": "Date", "no_copy": 1}
 	return {
@@ -51,60 +63,74 @@ def make_custom_fields():
 def delete_derived_custom_fields():
 	"""On uninstall: the derived number fields go; birthdays are the studio's data and stay."""
 	for doctype in PARTY_DOCTYPES:
-		for fieldname in ("whatsapp_number", "whatsapp_region"):
+		for fieldname in DERIVED_FIELDS:
 			name = frappe.db.get_value("Custom Field", {"dt": doctype, "fieldname": fieldname})
 			if name:
 				frappe.delete_doc("Custom Field", name, ignore_permissions=True, force=True)
 
 
-def whatsapp_number_of(mobile: str | None, region: str) -> tuple[str | None, str | None]:
+def whatsapp_number_of(mobile: str | None, region: str) -> tuple[str | None, str | None, str | None]:
+	"""``(E.164, country, line type)`` of a mobile number, all None when it cannot be messaged."""
 	try:
 		number = normalize(mobile, region)
 	except InvalidPhoneNumber:
-		return None, None
-	return number, region_of(number)
+		return None, None, None
+	return number, region_of(number), line_type(number)
 
 
 def set_whatsapp_number(doc, method=None):
-	"""doc_events validate of Customer, Contact and Lead."""
-	doc.whatsapp_number, doc.whatsapp_region = whatsapp_number_of(doc.get("mobile_no"), _region())
+	"""doc_events validate of Customer, Contact and Lead. A number that cannot be messaged is
+	not refused (it is ERPNext's field, used for calls too), but the user is told why WhatsApp
+	will not use it when they change it."""
+	mobile = doc.get("mobile_no")
+	doc.whatsapp_number, doc.whatsapp_region, doc.whatsapp_line_type = whatsapp_number_of(mobile, _region())
+	if mobile and not doc.whatsapp_number and doc.has_value_changed("mobile_no"):
+		try:
+			normalize(mobile, _region())
+		except InvalidPhoneNumber as e:
+			frappe.msgprint(
+				_("WhatsApp will not use the mobile number {0}: {1}").format(mobile, e.reason),
+				title=_("Not a WhatsApp number"),
+				indicator="orange",
+				alert=True,
+			)
 
 
 def sync_customers_of_contact(doc, method=None):
 	"""doc_events on_update of Contact: ERPNext copies the primary contact's mobile_no onto the
 	Customer with db_set, which runs no hooks, so the Customer's number follows here."""
-	number, region = whatsapp_number_of(doc.mobile_no, _region())
+	number, region, kind = whatsapp_number_of(doc.mobile_no, _region())
 	customers = frappe.get_all("Customer", filters={"customer_primary_contact": doc.name}, pluck="name")
 	for customer in customers:
 		frappe.db.set_value(
 			"Customer",
 			customer,
-			{"whatsapp_number": number, "whatsapp_region": region},
+			{"whatsapp_number": number, "whatsapp_region": region, "whatsapp_line_type": kind},
 			update_modified=False,
 		)
 
 
 def backfill(doctypes: tuple[str, ...] = PARTY_DOCTYPES) -> dict[str, int]:
-	"""Recompute every stale ``whatsapp_number`` (bulk; run after install, daily, and by hand)."""
+	"""Recompute every stale derived number field (bulk; run after install, daily, and by hand)."""
 	region = _region()
 	changed = {}
 	for doctype in doctypes:
-		if not frappe.db.has_column(doctype, "whatsapp_number"):
+		if not frappe.db.has_column(doctype, "whatsapp_line_type"):
 			continue
 		table = f"`tab{doctype}`"
 		rows = frappe.db.sql(
-			f"select name, mobile_no, whatsapp_number, whatsapp_region from {table}", as_dict=True
+			f"select name, mobile_no, {', '.join(DERIVED_FIELDS)} from {table}", as_dict=True
 		)
 		updates = []
 		for row in rows:
-			number, row_region = whatsapp_number_of(row.mobile_no, region)
-			if (number, row_region) != (row.whatsapp_number or None, row.whatsapp_region or None):
-				updates.append((number, row_region, row.name))
+			derived = whatsapp_number_of(row.mobile_no, region)
+			if derived != tuple(row[field] or None for field in DERIVED_FIELDS):
+				updates.append((*derived, row.name))
 		for start in range(0, len(updates), 5000):
-			for number, row_region, name in updates[start : start + 5000]:
+			for values in updates[start : start + 5000]:
 				frappe.db.sql(
-					f"update {table} set whatsapp_number=%s, whatsapp_region=%s where name=%s",
-					(number, row_region, name),
+					f"update {table} set whatsapp_number=%s, whatsapp_region=%s, whatsapp_line_type=%s where name=%s",
+					values,
 				)
 			frappe.db.commit()
 		changed[doctype] = len(updates)

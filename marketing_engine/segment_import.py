@@ -11,7 +11,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
-from marketing_engine.engine.audience_csv import CsvFormatError, parse_members
+from marketing_engine.engine.audience_csv import CsvFormatError, parse_members, report_csv
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 
 REPORT_ROWS_SHOWN = 200
@@ -41,6 +41,8 @@ def import_csv(segment, raw: bytes) -> dict:
 			row.city,
 			", ".join(row.tags),
 			row.line,
+			row.line_type,
+			", ".join(row.warnings),
 		)
 		for row in report.rows
 	]
@@ -60,6 +62,8 @@ def import_csv(segment, raw: bytes) -> dict:
 			"city",
 			"tags",
 			"csv_line",
+			"line_type",
+			"warnings",
 		],
 		members,
 		chunk_size=5000,
@@ -68,27 +72,75 @@ def import_csv(segment, raw: bytes) -> dict:
 	ignored_consent = _record_csv_consent([row for row in report.rows if row.consent], now)
 
 	counts = report.counts_by_kind()
+	warnings = report.warning_counts_by_kind()
 	summary = _("{0} members kept from {1} rows; {2} rejected").format(
 		len(report.rows), report.total_lines, len(report.errors)
 	)
 	if counts:
-		summary += (
-			" (" + ", ".join(f"{kind.replace('_', ' ')}: {n}" for kind, n in sorted(counts.items())) + ")"
-		)
+		summary += " (" + _counted(counts) + ")"
+	if warnings:
+		summary += _("; {0} warnings ({1})").format(len(report.warnings), _counted(warnings))
 	if ignored_consent:
 		summary += _("; CSV consent ignored for {0} numbers that opted out before").format(ignored_consent)
-	segment.db_set({"member_count": len(report.rows), "import_summary": summary})
+	segment.db_set(
+		{
+			"member_count": len(report.rows),
+			"import_summary": summary,
+			"import_warnings": len(report.warnings),
+			"import_report": _save_report(segment, report),
+		}
+	)
 	return {
 		"summary": summary,
 		"kept": len(report.rows),
 		"rejected": len(report.errors),
 		"counts": counts,
-		"errors": [
-			{"line": e.line, "kind": e.kind, "reason": e.reason, "raw": e.raw}
-			for e in report.errors[:REPORT_ROWS_SHOWN]
-		],
+		"warning_counts": warnings,
+		"errors": _lines(report.errors),
+		"warnings": _lines(report.warnings),
 		"errors_not_shown": max(0, len(report.errors) - REPORT_ROWS_SHOWN),
+		"warnings_not_shown": max(0, len(report.warnings) - REPORT_ROWS_SHOWN),
 	}
+
+
+def _counted(counts: dict[str, int]) -> str:
+	return ", ".join(f"{kind.replace('_', ' ')}: {n}" for kind, n in sorted(counts.items()))
+
+
+def _lines(entries) -> list[dict]:
+	return [
+		{"line": e.line, "kind": e.kind, "reason": e.reason, "raw": e.raw}
+		for e in entries[:REPORT_ROWS_SHOWN]
+	]
+
+
+def _save_report(segment, report) -> str | None:
+	"""The line-by-line report as a private CSV attached to the segment, so it outlives the
+	dialog; the previous import's report goes."""
+	for old in frappe.get_all(
+		"File",
+		filters={
+			"attached_to_doctype": "Segment",
+			"attached_to_name": segment.name,
+			"attached_to_field": "import_report",
+		},
+		pluck="name",
+	):
+		frappe.delete_doc("File", old, ignore_permissions=True)
+	if not (report.errors or report.warnings):
+		return None
+	file = frappe.get_doc(
+		{
+			"doctype": "File",
+			"file_name": f"{frappe.scrub(segment.name)}-import-report.csv",
+			"attached_to_doctype": "Segment",
+			"attached_to_name": segment.name,
+			"attached_to_field": "import_report",
+			"is_private": 1,
+			"content": report_csv(report),
+		}
+	).insert(ignore_permissions=True)
+	return file.file_url
 
 
 def _match_records(segment: str) -> None:

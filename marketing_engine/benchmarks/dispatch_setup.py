@@ -32,7 +32,7 @@ def ensure_channel(base_url: str, rate: int = 80) -> str:
 	frappe.db.set_value("WhatsApp Account", ACCOUNT, {"health_status": "AVAILABLE", "can_send": 1})
 	settings = frappe.get_single("Marketing Settings")
 	settings.default_business_account = ACCOUNT
-	settings.quiet_hours_start = settings.quiet_hours_end = None
+	settings.quiet_hours_enabled = 0
 	settings.flags.ignore_mandatory = True
 	settings.save(ignore_permissions=True)
 	frappe.db.commit()

@@ -24,6 +24,7 @@ from marketing_engine.tests.utils import (
 	make_customer_group,
 	template_name,
 	wait_until,
+	webhooks_applied,
 )
 
 GROUP = "_ME Camp Clients"
@@ -151,7 +152,7 @@ class TestCampaign(LiveChannelTestCase):
 		)
 
 		# Meta's webhooks arrive through the web server: delivered and read, and one reply.
-		self.assertTrue(self.simulator.wait_for_webhooks(20))
+		self.assertTrue(webhooks_applied(self.simulator, 20))
 		first = frappe.get_all(
 			"WhatsApp Message",
 			filters={"campaign": campaign.name, "status": ("!=", "Skipped")},
@@ -161,7 +162,7 @@ class TestCampaign(LiveChannelTestCase):
 		self.simulator.user_sends_text(
 			self.numbers[1].phone_number_id, first.phone, "Yes! What are the dates?", first.message_id
 		)
-		self.assertTrue(self.simulator.wait_for_webhooks(20))
+		self.assertTrue(webhooks_applied(self.simulator, 20))
 		frappe.db.rollback()
 		results = frappe.get_doc("WhatsApp Campaign", campaign.name).refresh_results()
 		self.assertEqual(
@@ -183,7 +184,7 @@ class TestCampaign(LiveChannelTestCase):
 		before = self.statuses(campaign.name)
 		self.assertTrue(before["Pending"] > 0, before)  # it really died in the middle
 
-		self.assertTrue(self.simulator.wait_for_webhooks(20))  # Meta settles what it accepted
+		self.assertTrue(webhooks_applied(self.simulator, 20))  # Meta settles what it accepted
 		frappe.db.rollback()
 		claims = set(
 			frappe.get_all(

@@ -63,7 +63,8 @@ def configure_channel(base_url: str) -> dict:
 	settings.default_country = "India"
 	settings.default_system_account = SYSTEM_ACCOUNT
 	settings.default_business_account = BUSINESS_ACCOUNT
-	settings.quiet_hours_start = settings.quiet_hours_end = None
+	settings.quiet_hours_enabled = 0
+	settings.frequency_cap_messages = 0  # tests message one audience many times; the cap has its own
 	settings.opt_in_policy = "Recorded opt-in only"
 	settings.booking_confirmation_template = template_name(SYSTEM_ACCOUNT, "booking_confirmation")
 	settings.booking_confirmation_variables = []
@@ -225,8 +226,9 @@ def make_address(customer: str, city: str, state: str = "Maharashtra") -> str:
 	return address.name
 
 
-def webhook_request(method: str, body: bytes = b"", secret: str | None = None, **kwargs):
-	"""Call the webhook endpoint in this process with a real werkzeug request."""
+def webhook_request(method: str, body: bytes = b"", secret: str | None = None, apply: bool = True, **kwargs):
+	"""Call the webhook endpoint in this process with a real werkzeug request; with ``apply``,
+	then do what the applier job does with what it stored, inside this test's transaction."""
 	from marketing_engine.api.webhook import whatsapp
 
 	headers = dict(kwargs.pop("headers", {}))
@@ -242,9 +244,24 @@ def webhook_request(method: str, body: bytes = b"", secret: str | None = None, *
 	).get_environ()
 	frappe.local.request = Request(environ)
 	try:
-		return whatsapp()
+		response = whatsapp()
 	finally:
 		frappe.local.request = None
+	if apply and method == "POST" and response.status_code == 200:
+		apply_stored_webhooks()
+	return response
+
+
+def apply_stored_webhooks() -> int:
+	"""The applier job's work on the stored webhooks (``webhook_events.apply_batch`` without its
+	commit), so that in-process tests stay inside their own transaction."""
+	from marketing_engine.inbox import apply_events
+	from marketing_engine.webhook_events import BATCH_SIZE, claim, mark_processed, parse
+
+	rows = claim(BATCH_SIZE)
+	apply_events([(row.account, parse(row)) for row in rows])
+	mark_processed([row.name for row in rows])
+	return len(rows)
 
 
 def free_port() -> int:
@@ -304,16 +321,20 @@ def start_simulator(
 
 
 class RQWorker:
-	"""A real ``bench worker`` for the long queue in a child process, to run campaign jobs the way
-	production does, and to be killed in the middle of one."""
+	"""A real ``bench worker`` in a child process, to run jobs the way production does (campaign
+	sends on the long queue, webhook batches on the short one), and to be killed in the middle of
+	one."""
 
-	def __init__(self):
+	def __init__(self, queue: str = "long"):
+		self.queue = queue
 		self.process = None
 
 	def start(self) -> "RQWorker":
-		log = open(os.path.join(get_bench_path(), "logs", "marketing_engine_test_worker.log"), "a")
+		log = open(
+			os.path.join(get_bench_path(), "logs", f"marketing_engine_test_worker_{self.queue}.log"), "a"
+		)
 		self.process = subprocess.Popen(
-			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "worker", "--queue", "long"],
+			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "worker", "--queue", self.queue],
 			cwd=os.path.join(get_bench_path(), "sites"),
 			stdout=log,
 			stderr=subprocess.STDOUT,
@@ -366,6 +387,13 @@ def descendants(pid: int) -> list[int]:
 	return found
 
 
+def webhooks_applied(simulator, timeout: float = 30) -> bool:
+	"""Every webhook the simulator sent has reached the site and been applied by the worker."""
+	return simulator.wait_for_webhooks(timeout) and bool(
+		wait_until(lambda: not frappe.db.count("WhatsApp Webhook Event", {"status": "Pending"}), timeout)
+	)
+
+
 def wait_until(condition, timeout: float = 60, interval: float = 0.2):
 	"""Poll ``condition`` with a fresh database snapshot each time; returns its last value."""
 	deadline = time.time() + timeout
@@ -386,6 +414,7 @@ class LiveChannelTestCase(FrappeTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		cls.server = WebServer().start()
+		cls.webhook_worker = RQWorker("short").start()  # applies the webhooks the server stores
 		cls.numbers = sandbox_numbers()
 		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)
 		cls.settings_before = saved_settings()
@@ -396,6 +425,7 @@ class LiveChannelTestCase(FrappeTestCase):
 	def tearDownClass(cls):
 		cls.simulator.stop()
 		cls.server.stop()
+		cls.webhook_worker.stop()
 		frappe.db.rollback()
 		restore_settings(cls.settings_before)
 		frappe.db.commit()

@@ -9,11 +9,13 @@ from frappe.model.document import Document
 from frappe.utils import get_time
 
 from marketing_engine.engine import consent, phone
+from marketing_engine.engine.routing import FrequencyCap
 from marketing_engine.engine.templates import variables_in
 
 # Sales Order fields that fill the booking confirmation when its variables are not mapped yet,
 # in the order a positional template ({{1}}, {{2}}, ...) most often uses them.
 BOOKING_FIELDS = ("customer_name", "name", "delivery_date", "grand_total")
+DEFAULT_QUIET_HOURS = ("21:00:00", "09:00:00")
 
 
 class MarketingSettings(Document):
@@ -34,8 +36,11 @@ class MarketingSettings(Document):
 		default_business_account: DF.Link | None
 		default_country: DF.Link
 		default_system_account: DF.Link | None
+		frequency_cap_days: DF.Int
+		frequency_cap_messages: DF.Int
 		opt_in_policy: DF.Literal["Recorded opt-in only", "Recorded opt-in or START reply"]
 		opt_out_button_texts: DF.SmallText | None
+		quiet_hours_enabled: DF.Check
 		quiet_hours_end: DF.Time | None
 		quiet_hours_start: DF.Time | None
 		start_keywords: DF.SmallText | None
@@ -43,6 +48,7 @@ class MarketingSettings(Document):
 
 	# end: auto-generated types
 	def validate(self):
+		self.validate_quiet_hours()
 		for field, purpose in (
 			("default_system_account", "System"),
 			("default_business_account", "Business"),
@@ -55,6 +61,20 @@ class MarketingSettings(Document):
 					)
 				)
 		self.prefill_booking_variables()
+
+	def validate_quiet_hours(self):
+		"""Quiet hours are on unless the studio turns them off: an empty or equal pair with the box
+		ticked is a mistake (Frappe fills an empty time with the current time), not "no quiet hours"."""
+		if not self.quiet_hours_enabled:
+			return
+		if not (self.quiet_hours_start and self.quiet_hours_end):
+			frappe.throw(
+				_("Set when quiet hours start and end, or untick Quiet Hours to send marketing at any hour")
+			)
+		if get_time(self.quiet_hours_start).strftime("%H:%M") == get_time(self.quiet_hours_end).strftime(
+			"%H:%M"
+		):
+			frappe.throw(_("Quiet hours start and end at the same time: set a period, or untick Quiet Hours"))
 
 	def prefill_booking_variables(self):
 		if not self.booking_confirmation_template or self.booking_confirmation_variables:
@@ -74,9 +94,17 @@ class MarketingSettings(Document):
 
 	@property
 	def quiet_hours(self) -> tuple[time, time] | None:
-		if not (self.quiet_hours_start and self.quiet_hours_end):
+		if not (self.quiet_hours_enabled and self.quiet_hours_start and self.quiet_hours_end):
 			return None
-		return get_time(self.quiet_hours_start), get_time(self.quiet_hours_end)
+		# To the minute: the times are HH:MM to the studio, whatever seconds Frappe stored.
+		return tuple(
+			get_time(t).replace(second=0, microsecond=0)
+			for t in (self.quiet_hours_start, self.quiet_hours_end)
+		)
+
+	@property
+	def frequency_cap(self) -> FrequencyCap:
+		return FrequencyCap(limit=self.frequency_cap_messages or 0, days=self.frequency_cap_days or 0)
 
 	@property
 	def stop_words(self) -> tuple[str, ...]:

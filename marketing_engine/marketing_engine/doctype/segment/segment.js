@@ -6,6 +6,12 @@ frappe.ui.form.on("Segment", {
 		if (frm.is_new()) return;
 		frm.add_custom_button(__("Preview"), () => marketing_engine_show_segment_preview(frm));
 		if (frm.doc.segment_type === "Static") {
+			frm.add_custom_button(__("Members"), () =>
+				frappe.set_route("List", "Segment Member", { segment: frm.doc.name })
+			);
+			if (frm.doc.import_report) {
+				frm.add_custom_button(__("Download Import Report"), () => window.open(frm.doc.import_report));
+			}
 			frm.add_custom_button(__("Import CSV"), () => {
 				if (frm.is_dirty()) {
 					frappe.msgprint(__("Save the segment with its CSV file attached first."));
@@ -24,10 +30,13 @@ frappe.ui.form.on("Segment", {
 });
 
 function marketing_engine_show_segment_preview(frm) {
+	// One preview at a time: a refresh while one runs shows its answer rather than asking again.
+	if (frm.__me_preview_running) return;
+	frm.__me_preview_running = true;
 	frm.get_field("preview_html").$wrapper.html(`<p class="text-muted">${__("Counting...")}</p>`);
-	frm.call({ doc: frm.doc, method: "get_preview", args: { sample_size: 10 } }).then(({ message }) => {
-		frm.get_field("preview_html").$wrapper.html(marketing_engine_audience_html(message));
-	});
+	frm.call({ doc: frm.doc, method: "get_preview", args: { sample_size: 10 } })
+		.then(({ message }) => frm.get_field("preview_html").$wrapper.html(marketing_engine_audience_html(message)))
+		.always(() => (frm.__me_preview_running = false));
 }
 
 function marketing_engine_audience_html(preview) {
@@ -56,20 +65,22 @@ function marketing_engine_audience_html(preview) {
 
 function marketing_engine_show_import_report(report) {
 	const esc = frappe.utils.escape_html;
-	const rows = report.errors
-		.map((e) => `<tr><td>${e.line}</td><td>${esc(e.reason)}</td><td><code>${esc(e.raw)}</code></td></tr>`)
-		.join("");
-	const more = report.errors_not_shown ? `<p>${__("{0} more not shown", [report.errors_not_shown])}</p>` : "";
+	const table = (title, entries, not_shown) => {
+		if (!entries.length) return "";
+		const rows = entries
+			.map((e) => `<tr><td>${e.line}</td><td>${esc(e.reason)}</td><td><code>${esc(e.raw)}</code></td></tr>`)
+			.join("");
+		const more = not_shown ? `<p>${__("{0} more not shown: download the report from the segment", [not_shown])}</p>` : "";
+		return `<h5>${title}</h5><table class="table table-sm"><thead><tr><th>${__("Line")}</th><th>${__(
+			"Reason"
+		)}</th><th>${__("Row")}</th></tr></thead><tbody>${rows}</tbody></table>${more}`;
+	};
 	frappe.msgprint({
 		title: __("CSV import"),
 		indicator: report.rejected ? "orange" : "green",
 		wide: true,
-		message: `<p>${esc(report.summary)}</p>${
-			rows
-				? `<table class="table table-sm"><thead><tr><th>${__("Line")}</th><th>${__("Reason")}</th><th>${__(
-						"Row"
-				  )}</th></tr></thead><tbody>${rows}</tbody></table>${more}`
-				: ""
-		}`,
+		message: `<p>${esc(report.summary)}</p>
+			${table(__("Rejected rows"), report.errors, report.errors_not_shown)}
+			${table(__("Kept, with a warning"), report.warnings, report.warnings_not_shown)}`,
 	});
 }

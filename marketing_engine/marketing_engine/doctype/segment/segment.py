@@ -11,6 +11,29 @@ from marketing_engine.engine.segment_rules import RuleError
 
 
 class Segment(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from marketing_engine.marketing_engine.doctype.segment_rule.segment_rule import SegmentRule
+
+		description: DF.SmallText | None
+		import_report: DF.Attach | None
+		import_summary: DF.SmallText | None
+		import_warnings: DF.Int
+		last_count: DF.Int
+		last_previewed_at: DF.Datetime | None
+		member_count: DF.Int
+		member_csv: DF.Attach | None
+		rules: DF.Table[SegmentRule]
+		segment_name: DF.Data
+		segment_type: DF.Literal["Dynamic", "Static"]
+
+	# end: auto-generated types
 	def validate(self):
 		if self.segment_type == "Dynamic":
 			try:
@@ -32,7 +55,11 @@ class Segment(Document):
 			result = preview(build_audience([self.name]), cint(sample_size) or 10)
 		except RuleError as e:
 			frappe.throw(str(e), title=_("Rule cannot be used"))
-		self.db_set({"last_count": result.eligible, "last_previewed_at": now_datetime()})
+		# Not a change the user made: the form's own save must not find the segment "modified
+		# after you opened it" because a preview ran meanwhile.
+		self.db_set(
+			{"last_count": result.eligible, "last_previewed_at": now_datetime()}, update_modified=False
+		)
 		return result.as_dict()
 
 	@frappe.whitelist()

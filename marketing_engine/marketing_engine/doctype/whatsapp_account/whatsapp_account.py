@@ -34,6 +34,7 @@ class WhatsAppAccount(Document):
 		health_detail: DF.SmallText | None
 		health_status: DF.Literal["", "AVAILABLE", "LIMITED", "BLOCKED", "UNREACHABLE"]
 		messages_per_second: DF.Int
+		messaging_limit: DF.Data | None
 		phone_number_id: DF.Data
 		purpose: DF.Literal["System", "Business"]
 		quality_rating: DF.Data | None

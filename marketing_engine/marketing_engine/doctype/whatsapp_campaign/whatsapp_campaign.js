@@ -13,14 +13,27 @@ const STATUS_COLOR = {
 
 frappe.ui.form.on("WhatsApp Campaign", {
 	setup(frm) {
-		frm.set_query("template", () => ({ filters: { status: "APPROVED", account: frm.doc.account || undefined } }));
+		// Approved MARKETING templates of Business accounts: the System account's copies of the same
+		// templates cannot be used by a campaign.
+		frm.set_query("template", () => ({
+			query: "marketing_engine.api.pickers.templates",
+			filters: { purpose: "Business", category: "MARKETING" },
+		}));
 		frm.set_query("account", () => ({ filters: { purpose: "Business" } }));
 	},
 
 	onload(frm) {
 		frappe.realtime.on("whatsapp_campaign_progress", (progress) => {
-			if (progress.campaign !== frm.doc.name) return;
+			if (progress.campaign !== frm.doc.name || frm.is_dirty()) return;
+			if (progress.status !== frm.doc.status) {
+				frm.reload_doc(); // paused, completed, stopped: the buttons change too
+				return;
+			}
+			// The counters and the status reason as the server has them: what the form shows is
+			// right without Refresh Results.
 			Object.assign(frm.doc, progress);
+			frm.refresh_fields();
+			marketing_engine_show_status_reason(frm);
 			marketing_engine_render_progress(frm, progress);
 		});
 	},
@@ -56,13 +69,37 @@ frappe.ui.form.on("WhatsApp Campaign", {
 			);
 		}
 		frm.add_custom_button(__("Preview Message"), () => marketing_engine_preview_message(frm));
-		if (frm.doc.status_reason) {
-			frm.dashboard.set_headline_alert(frappe.utils.escape_html(frm.doc.status_reason), "orange");
-		}
+		marketing_engine_show_status_reason(frm);
 		marketing_engine_render_progress(frm, frm.doc);
 		if (frm.doc.status === "Draft") marketing_engine_preview_message(frm);
 	},
 });
+
+function marketing_engine_show_status_reason(frm) {
+	frm.dashboard.clear_headline();
+	if (frm.doc.status_reason) {
+		frm.dashboard.set_headline_alert(frappe.utils.escape_html(frm.doc.status_reason), "orange");
+	}
+}
+
+function marketing_engine_quiet_hours_note(q) {
+	if (!q) return "";
+	const time = (v) => frappe.datetime.str_to_user(v);
+	const lines = [];
+	if (q.waits_until) {
+		lines.push(__("Quiet hours ({0}) hold this send: it starts at {1}.", [q.window, time(q.waits_until)]));
+	}
+	if (q.pauses_at) {
+		lines.push(
+			__("Sending takes about {0} minutes, so it pauses for quiet hours at {1} and resumes at {2}.", [
+				q.minutes,
+				time(q.pauses_at),
+				time(q.resumes_at),
+			])
+		);
+	}
+	return lines.length ? `<div class="alert alert-info">${lines.map(frappe.utils.escape_html).join("<br>")}</div>` : "";
+}
 
 function marketing_engine_campaign_action(frm, method) {
 	frm.call({ doc: frm.doc, method, freeze: true }).then(() => frm.reload_doc());
@@ -140,6 +177,7 @@ function marketing_engine_estimate_and_send(frm) {
 			});
 			d.fields_dict.summary.$wrapper.html(`
 				${problem}
+				${marketing_engine_quiet_hours_note(e.quiet_hours)}
 				<h4>${__("{0} recipients", [format_number(e.eligible, null, 0)])} <small class="text-muted">${__(
 				"{0} category, of {1} in the audience",
 				[esc(e.category.toLowerCase()), format_number(e.total, null, 0)]

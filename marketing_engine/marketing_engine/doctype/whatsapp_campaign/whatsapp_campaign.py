@@ -15,11 +15,12 @@ import re
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import get_datetime, now_datetime
+from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from marketing_engine import dispatch
 from marketing_engine.audience import REASONS, build_audience, eligible_by_region, preview
 from marketing_engine.engine import routing
+from marketing_engine.engine.routing import next_quiet_start, quiet_hours_end
 from marketing_engine.engine.segment_rules import RuleError
 from marketing_engine.engine.templates import TemplateVariableError, check_values, render
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
@@ -32,6 +33,54 @@ LOCKED_FIELDS = ("segments", "template", "variables", "header_attachment", "head
 
 
 class WhatsAppCampaign(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from marketing_engine.marketing_engine.doctype.whatsapp_campaign_segment.whatsapp_campaign_segment import (
+			WhatsAppCampaignSegment,
+		)
+		from marketing_engine.marketing_engine.doctype.whatsapp_template_variable.whatsapp_template_variable import (
+			WhatsAppTemplateVariable,
+		)
+
+		account: DF.Link | None
+		actual_cost: DF.Currency
+		campaign: DF.Link | None
+		campaign_name: DF.Data
+		completed_at: DF.Datetime | None
+		delivered_count: DF.Int
+		estimated_cost: DF.Currency
+		estimated_recipients: DF.Int
+		excluded_summary: DF.SmallText | None
+		failed_count: DF.Int
+		header_attachment: DF.Attach | None
+		header_media_id: DF.Data | None
+		header_url: DF.Data | None
+		parallel_jobs: DF.Int
+		pause_cause: DF.Data | None
+		rate_card: DF.Link | None
+		read_count: DF.Int
+		replied_count: DF.Int
+		scheduled_at: DF.Datetime | None
+		segments: DF.Table[WhatsAppCampaignSegment]
+		send_mode: DF.Literal["Send Now", "Schedule"]
+		sent_count: DF.Int
+		skipped_count: DF.Int
+		started_at: DF.Datetime | None
+		status: DF.Literal["Draft", "Scheduled", "Sending", "Paused", "Completed", "Cancelled", "Failed"]
+		status_reason: DF.SmallText | None
+		template: DF.Link
+		total_recipients: DF.Int
+		utm_source: DF.Data | None
+		variables: DF.Table[WhatsAppTemplateVariable]
+		waiting_until: DF.Datetime | None
+
+	# end: auto-generated types
 	def validate(self):
 		if not self.account:
 			self.account = get_settings().default_business_account
@@ -49,6 +98,13 @@ class WhatsAppCampaign(Document):
 				_("Template {0} belongs to WhatsApp Account {1}, not {2}").format(
 					template.template_name, template.account, self.account
 				)
+			)
+		if template.category != "MARKETING":
+			frappe.throw(
+				_(
+					"Template {0} is a {1} template: a campaign sends marketing, and {2} messages go "
+					"to one person at a time from the document they are about"
+				).format(template.template_name, template.category.lower(), template.category.lower())
 			)
 		self.fill_variable_rows(template)
 
@@ -126,6 +182,7 @@ class WhatsAppCampaign(Document):
 			frappe.throw(str(e), title=_("Segment rule cannot be used"))
 		card = get_rate_card()
 		estimate = card.estimate(by_region, template.category) if card else None
+		account = get_account(self.account)
 		excluded = "\n".join(f"{REASONS[r]}: {n:,}" for r, n in result.excluded.items() if n)
 		self.db_set(
 			{
@@ -155,6 +212,13 @@ class WhatsAppCampaign(Document):
 			"rate_card": card.name if card else None,
 			"problem": self.sending_problem(),
 			"can_send": any(role in frappe.get_roles() for role in SENDER_ROLES),
+			"quiet_hours": quiet_hours_hold(
+				get_datetime(self.scheduled_at)
+				if self.send_mode == "Schedule" and self.scheduled_at
+				else None,
+				result.eligible,
+				(account.messages_per_second if account else 0) or 80,
+			),
 		}
 
 	@frappe.whitelist()
@@ -214,11 +278,15 @@ class WhatsAppCampaign(Document):
 		problem = self.sending_problem()
 		if problem:
 			frappe.throw(problem, title=_("Campaign cannot be resumed"))
+		self.start_again("")
+
+	def start_again(self, reason: str) -> None:
+		"""Sending again after a pause (by a person or by Meta's health signals)."""
 		if not frappe.db.exists("WhatsApp Message", {"campaign": self.name}):
 			# Paused before it ever started: it starts now.
 			dispatch.start(self)
 			return
-		self.db_set({"status": "Sending", "status_reason": ""})
+		self.db_set({"status": "Sending", "status_reason": reason, "pause_cause": ""})
 		dispatch.recover_claims(self.name)
 		dispatch.enqueue_jobs(self.name, self.parallel_jobs or 1)
 
@@ -241,21 +309,7 @@ class WhatsAppCampaign(Document):
 	@frappe.whitelist()
 	def refresh_results(self) -> dict:
 		self.check_permission("read")
-		progress = dispatch.update_counters(self.name)
-		card = get_rate_card()
-		if card:
-			billable = frappe.db.sql(
-				"""select region, count(*) from `tabWhatsApp Message`
-				where campaign=%s and billable=1 group by region""",
-				self.name,
-			)
-			template = frappe.get_cached_doc("WhatsApp Template", self.template)
-			actual = card.estimate(dict(billable), template.category).total
-			frappe.db.set_value(
-				"WhatsApp Campaign", self.name, "actual_cost", float(actual), update_modified=False
-			)
-			progress["actual_cost"] = float(actual)
-		return progress
+		return dispatch.update_counters(self.name)
 
 	def check_sender(self):
 		self.check_permission("write")
@@ -264,3 +318,24 @@ class WhatsAppCampaign(Document):
 				_("Only a Marketing Manager can send, schedule, pause, resume or cancel a campaign"),
 				frappe.PermissionError,
 			)
+
+
+def quiet_hours_hold(start_at, recipients: int, messages_per_second: float) -> dict | None:
+	"""When quiet hours will hold a send that starts at ``start_at`` (now when None): it waits for
+	their end, or, being too long to finish before they start, pauses overnight."""
+	quiet = get_settings().quiet_hours
+	if not quiet:
+		return None
+	begins = start_at or now_datetime()
+	waits_until = quiet_hours_end(begins, *quiet)
+	sending_from = waits_until or begins
+	seconds = recipients / max(messages_per_second * dispatch.PACE, 1)
+	finishes = add_to_date(sending_from, seconds=seconds)
+	pauses_at = next_quiet_start(sending_from, *quiet)
+	return {
+		"window": f"{quiet[0].strftime('%H:%M')}-{quiet[1].strftime('%H:%M')}",
+		"waits_until": waits_until,
+		"pauses_at": pauses_at if pauses_at and finishes > pauses_at else None,
+		"resumes_at": quiet_hours_end(pauses_at, *quiet) if pauses_at and finishes > pauses_at else None,
+		"minutes": round(seconds / 60, 1),
+	}

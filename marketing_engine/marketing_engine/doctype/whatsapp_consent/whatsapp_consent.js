@@ -31,6 +31,17 @@ frappe.ui.form.on("WhatsApp Consent", {
 			);
 		}, __("Consent"));
 		const color = { "Opted In": "green", "Opted Out": "red", "No Consent": "orange" };
-		frm.dashboard.set_headline_alert(__("WhatsApp marketing: {0}", [__(frm.doc.status)]), color[frm.doc.status]);
+		const by =
+			frm.doc.status === "Opted In"
+				? frm.doc.opt_in_actor
+				: frm.doc.status === "Opted Out"
+				? frm.doc.opt_out_actor
+				: "";
+		frm.dashboard.set_headline_alert(
+			by
+				? __("WhatsApp marketing: {0}, by {1}", [__(frm.doc.status), frappe.utils.escape_html(by)])
+				: __("WhatsApp marketing: {0}", [__(frm.doc.status)]),
+			color[frm.doc.status]
+		);
 	},
 });

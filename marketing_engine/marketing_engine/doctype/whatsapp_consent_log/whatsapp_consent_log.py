@@ -15,6 +15,7 @@ class WhatsAppConsentLog(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		actor: DF.Data | None
 		at: DF.Datetime
 		consent: DF.Link
 		detail: DF.SmallText | None

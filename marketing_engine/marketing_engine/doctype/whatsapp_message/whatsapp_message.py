@@ -14,10 +14,13 @@ class WhatsAppMessage(Document):
 		from frappe.types import DF
 
 		account: DF.Link | None
+		attempts: DF.Int
 		billable: DF.Check
 		body: DF.SmallText | None
 		button_payload: DF.Data | None
+		campaign: DF.Link | None
 		category: DF.Literal["", "MARKETING", "UTILITY", "AUTHENTICATION", "SERVICE"]
+		claimed_by: DF.Data | None
 		contact_doctype: DF.Link | None
 		contact_name: DF.DynamicLink | None
 		delivered_at: DF.Datetime | None
@@ -28,15 +31,24 @@ class WhatsAppMessage(Document):
 		failed_at: DF.Datetime | None
 		message_id: DF.Data | None
 		message_type: DF.Data | None
-		phone: DF.Data
+		next_attempt_at: DF.Datetime | None
+		phone: DF.Data | None
 		pricing_category: DF.Data | None
+		profile_name: DF.Data | None
 		read_at: DF.Datetime | None
 		received_at: DF.Datetime | None
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
+		region: DF.Data | None
+		replied_at: DF.Datetime | None
+		reply_to: DF.Link | None
 		reply_to_message_id: DF.Data | None
 		sent_at: DF.Datetime | None
-		status: DF.Literal["Queued", "Accepted", "Sent", "Delivered", "Read", "Failed", "Received"]
+		status: DF.Literal[
+			"Pending", "Queued", "Accepted", "Sent", "Delivered", "Read", "Failed", "Skipped", "Received"
+		]
+		submitted_at: DF.Datetime | None
 		template: DF.Link | None
+		user_id: DF.Data | None
 	# end: auto-generated types
 	pass

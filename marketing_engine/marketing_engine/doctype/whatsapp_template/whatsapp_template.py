@@ -33,7 +33,9 @@ class WhatsAppTemplate(Document):
 		last_synced_at: DF.Datetime | None
 		meta_template_id: DF.Data | None
 		parameter_format: DF.Literal["POSITIONAL", "NAMED"]
+		quality_rating: DF.Data | None
 		status: DF.Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "DELETED"]
+		status_detail: DF.SmallText | None
 		template_name: DF.Data
 		variables: DF.Data | None
 

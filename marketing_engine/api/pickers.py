@@ -1,0 +1,26 @@
+"""Link pickers that offer only what can be used where they are."""
+
+import frappe
+
+
+@frappe.whitelist()
+@frappe.validate_and_sanitize_search_inputs
+def templates(doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: dict):
+	"""Approved templates of ``filters["category"]`` on accounts of ``filters["purpose"]``: a
+	campaign takes the Business account's MARKETING templates, the booking confirmation the System
+	account's UTILITY ones. Each is shown with its account, since every account has its own copy."""
+	return frappe.db.sql(
+		"""select t.name, t.template_name, t.language, t.account
+		from `tabWhatsApp Template` t join `tabWhatsApp Account` a on a.name = t.account
+		where t.status = 'APPROVED' and t.category = %(category)s and a.purpose = %(purpose)s
+			and a.enabled = 1 and (t.template_name like %(txt)s or t.name like %(txt)s)
+		order by t.template_name, t.account
+		limit %(page_len)s offset %(start)s""",
+		{
+			"category": filters.get("category") or "MARKETING",
+			"purpose": filters.get("purpose") or "Business",
+			"txt": f"%{txt}%",
+			"page_len": page_len,
+			"start": start,
+		},
+	)

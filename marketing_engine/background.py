@@ -1,0 +1,89 @@
+"""What background jobs share: a Redis client that rides through a Redis restart, and a database
+connection that is re-opened when MariaDB drops it.
+
+Frappe's own job runner rolls back and writes an Error Log when a job raises; when the database
+connection itself is gone, that roll-back fails too and nothing is logged, so the jobs here catch a
+lost connection first, reconnect, and carry on, or give up with the reason written down.
+"""
+
+import time
+
+import frappe
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+# pymysql's client error codes for a connection that is gone: 2006 server has gone away,
+# 2013 lost connection during query, 2003 cannot connect, 2055 lost connection (SSL).
+LOST_CONNECTION_CODES = frozenset({2003, 2006, 2013, 2055})
+RECONNECT_FOR_SECONDS = 60
+
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def plain_redis() -> redis.Redis:
+	"""A plain client of the bench's cache Redis. Frappe's wrapper reads the site's config from
+	thread-local state, which send threads do not have; keys here carry the site instead.
+
+	A command that meets a restarting Redis is retried for about ten seconds before it fails."""
+	url = frappe.conf.redis_cache
+	if url not in _redis_clients:
+		_redis_clients[url] = redis.Redis.from_url(
+			url,
+			retry=Retry(ExponentialBackoff(cap=2, base=0.1), 12),
+			retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+			health_check_interval=30,
+		)
+	return _redis_clients[url]
+
+
+def site_key(*parts: str) -> str:
+	return ":".join((frappe.local.site, *parts))
+
+
+def is_lost_connection(error: BaseException) -> bool:
+	"""A MariaDB error that means the connection is gone (server restart, KILL, network), as
+	opposed to an error in the statement itself."""
+	import pymysql
+
+	if isinstance(error, pymysql.err.InterfaceError):
+		return True  # (0, '') once the socket is closed
+	if isinstance(error, pymysql.err.OperationalError):
+		return bool(error.args) and error.args[0] in LOST_CONNECTION_CODES
+	return False
+
+
+def reconnect_database(for_seconds: float = RECONNECT_FOR_SECONDS) -> None:
+	"""Open a new connection for this site, waiting for MariaDB to come back (a restart takes a
+	few seconds). Raises the last error when it does not come back in time."""
+	deadline = time.monotonic() + for_seconds
+	delay = 0.2
+	while True:
+		try:
+			frappe.db.close()
+		except Exception:
+			pass  # the old connection is already broken
+		try:
+			frappe.db.connect()
+			frappe.db.sql("select 1")
+			return
+		except Exception as error:
+			if not is_lost_connection(error) or time.monotonic() > deadline:
+				raise
+			time.sleep(delay)
+			delay = min(delay * 2, 2.0)
+
+
+def with_reconnect(step, *args, attempts: int = 3, **kwargs):
+	"""Run ``step``; when the database connection is lost under it, reconnect and run it again.
+
+	Only for steps that are safe to repeat: what was not committed is gone with the connection,
+	and a step that committed already finds its work done."""
+	for attempt in range(attempts):
+		try:
+			return step(*args, **kwargs)
+		except Exception as error:
+			if not is_lost_connection(error) or attempt == attempts - 1:
+				raise
+			frappe.logger("marketing_engine").warning(f"Database connection lost ({error!r}); reconnecting")
+			reconnect_database()

@@ -1,0 +1,215 @@
+"""Meta's webhooks at campaign volume: stored first, applied in batches by background jobs.
+
+A campaign at 80 msg/s brings about 240 status webhooks a second (sent, delivered, read), and
+Meta redelivers whatever is not answered 200 quickly. Applying each one inside its request held a
+web worker for the whole update, so the endpoint only verifies the signature, stores the raw body
+(a WhatsApp Webhook Event row, durable once the request commits) and answers. Jobs on the short
+queue then apply stored events in batches: statuses of a batch in one pass over their messages,
+everything else in order. Nothing is lost when a job dies between store and apply: the rows stay
+Pending until a batch commits them as Processed. A payload that fails is kept with its error
+(Failed, visible in Desk) and retried with back-off by the scheduler.
+"""
+
+import time
+
+import frappe
+from frappe.utils import add_to_date, now_datetime
+
+from marketing_engine.background import is_lost_connection, plain_redis, site_key, with_reconnect
+from marketing_engine.engine import webhook
+
+QUEUE = "short"
+BATCH_SIZE = 500
+# The applier's key lives while a job drains the table; a new request only enqueues a job when
+# there is none, so a burst of webhooks costs one job, not one per request.
+APPLIER_ALIVE_SECONDS = 60
+MAX_ATTEMPTS = 8
+KEEP_PROCESSED_DAYS = 3
+COUNTERS_EVERY_SECONDS = 1.0
+
+
+def store(account: str, raw: bytes, events: list) -> None:
+	"""Keep the verified body; the request's commit makes it durable, then the applier wakes."""
+	now = now_datetime()
+	frappe.db.sql(
+		"""insert into `tabWhatsApp Webhook Event`
+		(name, creation, modified, owner, modified_by, docstatus, idx, account, status, received_at, attempts,
+			summary, payload)
+		values (nextval(`whatsapp_webhook_event_id_seq`), %(now)s, %(now)s, 'Guest', 'Guest', 0, 0, %(account)s,
+			'Pending', %(now)s, 0, %(summary)s, %(payload)s)""",
+		{"now": now, "account": account, "summary": summarize(events), "payload": raw.decode()},
+	)
+	# After the commit: a job that finds the table empty before this row is visible must not be
+	# the only one told about it.
+	frappe.db.after_commit.add(wake_applier)
+
+
+def summarize(events: list) -> str:
+	counts: dict[str, int] = {}
+	for event in events:
+		label = EVENT_LABELS.get(type(event).__name__, type(event).__name__)
+		counts[label] = counts.get(label, 0) + 1
+	return ", ".join(f"{n} {label}" for label, n in counts.items()) or "no events"
+
+
+EVENT_LABELS = {
+	"StatusUpdate": "status",
+	"InboundMessage": "message",
+	"PreferenceUpdate": "preference",
+	"IdentityChange": "identity change",
+	"TemplateStatusChange": "template status",
+	"TemplateQualityChange": "template quality",
+	"PhoneQualityChange": "number quality",
+	"AccountUpdate": "account update",
+}
+
+
+def wake_applier() -> None:
+	if plain_redis().set(applier_key(), 1, nx=True, ex=APPLIER_ALIVE_SECONDS):
+		frappe.enqueue("marketing_engine.webhook_events.apply_pending", queue=QUEUE)
+
+
+def applier_key() -> str:
+	return site_key("whatsapp-webhook-applier")
+
+
+def apply_pending(max_seconds: float | None = None) -> int:
+	"""The background job: apply batches until none is pending. Returns events applied."""
+	from marketing_engine.inbox import Touched
+
+	touched = Touched()
+	applied = 0
+	started = time.monotonic()
+	while True:
+		plain_redis().expire(applier_key(), APPLIER_ALIVE_SECONDS)
+		count = with_reconnect(apply_batch, touched)
+		applied += count
+		touched.flush(every=COUNTERS_EVERY_SECONDS)
+		if count and not (max_seconds and time.monotonic() - started > max_seconds):
+			continue
+		plain_redis().delete(applier_key())
+		if not count or not pending_count():
+			break
+		if not plain_redis().set(applier_key(), 1, nx=True, ex=APPLIER_ALIVE_SECONDS):
+			break  # a new job took over
+	touched.flush()
+	return applied
+
+
+def pending_count() -> int:
+	frappe.db.commit()  # a fresh snapshot
+	return frappe.db.sql("select count(*) from `tabWhatsApp Webhook Event` where status='Pending'")[0][0]
+
+
+def apply_batch(touched) -> int:
+	"""Claim up to BATCH_SIZE pending events, apply them and mark them Processed, in one
+	transaction. When the batch fails, each event is applied on its own so that one bad payload
+	costs only itself."""
+	from marketing_engine.inbox import apply_events
+
+	rows = claim(BATCH_SIZE)
+	if not rows:
+		frappe.db.commit()
+		return 0
+	try:
+		apply_events([(row.account, parse(row)) for row in rows], touched)
+		mark_processed([row.name for row in rows])
+		frappe.db.commit()
+	except Exception as error:
+		if is_lost_connection(error):
+			raise  # nothing was committed: the batch is claimed again after reconnecting
+		frappe.db.rollback()
+		touched.forget_uncommitted()
+		for row in rows:
+			apply_one(row.name, touched)
+	return len(rows)
+
+
+def claim(limit: int, names: list | None = None) -> list:
+	condition = "name in %(names)s" if names else "status='Pending'"
+	return frappe.db.sql(
+		f"""select name, account, payload, attempts from `tabWhatsApp Webhook Event`
+		where {condition} order by name limit %(limit)s for update skip locked""",
+		{"names": names, "limit": limit},
+		as_dict=True,
+	)
+
+
+def apply_one(name, touched) -> None:
+	from marketing_engine.inbox import apply_events
+
+	rows = claim(1, [name])
+	if not rows or rows[0].status != "Pending":
+		frappe.db.commit()
+		return
+	row = rows[0]
+	try:
+		apply_events([(row.account, parse(row))], touched)
+		mark_processed([row.name])
+		frappe.db.commit()
+	except Exception as error:
+		if is_lost_connection(error):
+			raise  # not the payload's fault: it is claimed again after reconnecting
+		frappe.db.rollback()
+		touched.forget_uncommitted()
+		record_failure(row, frappe.get_traceback(with_context=True))
+
+
+def parse(row) -> list:
+	return webhook.parse(row.payload.encode())
+
+
+def mark_processed(names: list) -> None:
+	frappe.db.sql(
+		"""update `tabWhatsApp Webhook Event` set status='Processed', processed_at=%s, error=null
+		where name in %s""",
+		(now_datetime(), names),
+	)
+
+
+def record_failure(row, error: str) -> None:
+	attempts = (row.attempts or 0) + 1
+	frappe.db.sql(
+		"""update `tabWhatsApp Webhook Event` set status='Failed', attempts=%s, error=%s, next_attempt_at=%s,
+		modified=%s where name=%s""",
+		(
+			attempts,
+			error,
+			add_to_date(now_datetime(), minutes=2**attempts) if attempts < MAX_ATTEMPTS else None,
+			now_datetime(),
+			row.name,
+		),
+	)
+	frappe.db.commit()
+
+
+def retry_failed() -> None:
+	"""Scheduler, every minute: failed events whose back-off is over go back to Pending, and a
+	job is woken for anything pending (a job killed mid-batch left its rows Pending)."""
+	frappe.db.sql(
+		"""update `tabWhatsApp Webhook Event` set status='Pending'
+		where status='Failed' and next_attempt_at is not null and next_attempt_at <= %s""",
+		now_datetime(),
+	)
+	frappe.db.commit()
+	if pending_count():
+		wake_applier()
+
+
+def retry(names: list) -> None:
+	"""Desk's Retry: apply these failed events now."""
+	frappe.db.sql(
+		"update `tabWhatsApp Webhook Event` set status='Pending' where name in %s and status='Failed'",
+		(names,),
+	)
+	frappe.db.commit()
+	wake_applier()
+
+
+def purge_processed() -> None:
+	"""Daily: processed events are kept a few days for inspection, then deleted."""
+	frappe.db.sql(
+		"delete from `tabWhatsApp Webhook Event` where status='Processed' and received_at < %s",
+		add_to_date(now_datetime(), days=-KEEP_PROCESSED_DAYS),
+	)
+	frappe.db.commit()
