@@ -10,30 +10,43 @@ import time
 
 import frappe
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 # pymysql's client error codes for a connection that is gone: 2006 server has gone away,
 # 2013 lost connection during query, 2003 cannot connect, 2055 lost connection (SSL).
 LOST_CONNECTION_CODES = frozenset({2003, 2006, 2013, 2055})
 RECONNECT_FOR_SECONDS = 60
 
+REDIS_RETRY_SECONDS = 30
+
 _redis_clients: dict[str, redis.Redis] = {}
+
+
+class PatientRedis(redis.Redis):
+	"""A Redis client whose commands wait for a restarting server instead of failing at once.
+
+	redis-py retries a dropped connection, but not a connection the server refuses while it
+	restarts; a send job would die on the first refused connect. Every command this app sends
+	is safe to repeat (SET, EXPIRE, SADD, DELETE, the rate limiter's reservation)."""
+
+	def execute_command(self, *args, **options):
+		deadline = time.monotonic() + REDIS_RETRY_SECONDS
+		delay = 0.1
+		while True:
+			try:
+				return super().execute_command(*args, **options)
+			except (redis.ConnectionError, redis.TimeoutError):
+				if time.monotonic() > deadline:
+					raise
+				time.sleep(delay)
+				delay = min(delay * 2, 2.0)
 
 
 def plain_redis() -> redis.Redis:
 	"""A plain client of the bench's cache Redis. Frappe's wrapper reads the site's config from
-	thread-local state, which send threads do not have; keys here carry the site instead.
-
-	A command that meets a restarting Redis is retried for about ten seconds before it fails."""
+	thread-local state, which send threads do not have; keys here carry the site instead."""
 	url = frappe.conf.redis_cache
 	if url not in _redis_clients:
-		_redis_clients[url] = redis.Redis.from_url(
-			url,
-			retry=Retry(ExponentialBackoff(cap=2, base=0.1), 12),
-			retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-			health_check_interval=30,
-		)
+		_redis_clients[url] = PatientRedis.from_url(url, health_check_interval=30)
 	return _redis_clients[url]
 
 

@@ -20,9 +20,11 @@ from marketing_engine.engine import webhook
 
 QUEUE = "short"
 BATCH_SIZE = 500
-# The applier's key lives while a job drains the table; a new request only enqueues a job when
-# there is none, so a burst of webhooks costs one job, not one per request.
-APPLIER_ALIVE_SECONDS = 60
+# The applier's key lives while a job drains the table (it is refreshed every batch); a request
+# only enqueues a job when there is none, so a burst of webhooks costs one job, not one per
+# request. A job that dies leaves the key to expire soon after, and the next webhook or the
+# scheduler's minute starts another.
+APPLIER_ALIVE_SECONDS = 15
 MAX_ATTEMPTS = 8
 KEEP_PROCESSED_DAYS = 3
 COUNTERS_EVERY_SECONDS = 1.0
@@ -128,7 +130,7 @@ def apply_batch(touched) -> int:
 def claim(limit: int, names: list | None = None) -> list:
 	condition = "name in %(names)s" if names else "status='Pending'"
 	return frappe.db.sql(
-		f"""select name, account, payload, attempts from `tabWhatsApp Webhook Event`
+		f"""select name, status, account, payload, attempts from `tabWhatsApp Webhook Event`
 		where {condition} order by name limit %(limit)s for update skip locked""",
 		{"names": names, "limit": limit},
 		as_dict=True,
@@ -152,7 +154,7 @@ def apply_one(name, touched) -> None:
 			raise  # not the payload's fault: it is claimed again after reconnecting
 		frappe.db.rollback()
 		touched.forget_uncommitted()
-		record_failure(row, frappe.get_traceback(with_context=True))
+		record_failure(row, frappe.get_traceback())
 
 
 def parse(row) -> list:

@@ -95,10 +95,13 @@ class ConsentState:
 
 	@property
 	def opted_out(self) -> bool:
-		"""Opted out after (or without) the last opt-in."""
+		"""Opted out after (or without) the last opt-in. Meta's timestamps have whole seconds, so
+		an opt-out in the same second as an opt-in counts as the later one: when in doubt, out."""
 		if self.opted_out_at is None:
 			return False
-		return self.opted_in_at is None or self.opted_out_at >= self.opted_in_at
+		if self.opted_in_at is None:
+			return True
+		return self.opted_out_at.replace(microsecond=0) >= self.opted_in_at.replace(microsecond=0)
 
 	@property
 	def may_receive_marketing(self) -> bool:

@@ -8,7 +8,7 @@ import sys
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import get_bench_path
+from frappe.utils import get_bench_path, get_time
 
 APP_DOCTYPES = (
 	"WhatsApp Account",
@@ -68,6 +68,11 @@ class TestUninstallReinstall(FrappeTestCase):
 		for role in ("Marketing Manager", "Marketing User"):
 			self.assertTrue(frappe.db.exists("Role", role))
 		self.assertEqual(frappe.db.get_single_value("Marketing Settings", "default_country"), "India")
+		# Quiet hours as the README says, not the install time in both fields.
+		settings = frappe.get_single("Marketing Settings")
+		self.assertEqual(settings.quiet_hours_enabled, 1)
+		self.assertEqual(settings.quiet_hours, (get_time("21:00"), get_time("09:00")))
+		self.assertEqual(frappe.db.get_single_value("Marketing Settings", "frequency_cap_messages"), 2)
 		items = [i for g in frappe.get_meta("Customer").get_dashboard_data().transactions for i in g["items"]]
 		self.assertIn("WhatsApp Consent", items)
 		self.assertTrue(frappe.db.has_index("tabSales Invoice", "me_customer_spend"))

@@ -105,9 +105,10 @@ class TestRoutingAndConsent(FrappeTestCase):
 		self.assertIn("{{2}}, {{3}}, {{4}}", str(caught.exception))
 
 	def test_consent_history_is_kept_and_numbers_are_normalised(self):
-		record_opt_in("98000 00108", OptInSource.FORM, detail="website form")
-		record_opt_out("+91 98000 00108", OptOutSource.OPT_OUT_BUTTON)
-		record_opt_in("919800000108", OptInSource.MANUAL, detail="asked at the studio")
+		now = now_datetime()
+		record_opt_in("98000 00108", OptInSource.FORM, now - timedelta(minutes=2), detail="website form")
+		record_opt_out("+91 98000 00108", OptOutSource.OPT_OUT_BUTTON, now - timedelta(minutes=1))
+		record_opt_in("919800000108", OptInSource.MANUAL, now, detail="asked at the studio")
 		consent = frappe.get_doc("WhatsApp Consent", "+919800000108")
 		self.assertEqual(consent.status, "Opted In")
 		self.assertEqual(consent.opt_in_source, "Manual")
@@ -177,3 +178,53 @@ class TestRoutingAndConsent(FrappeTestCase):
 			frappe.db.get_value("WhatsApp Template", template_name(BUSINESS_ACCOUNT, "old_promo"), "status"),
 			"PAUSED",
 		)
+
+	def test_a_number_with_letters_is_refused_with_the_reason(self):
+		# phonenumbers would read the letter O as a 6 and message a stranger.
+		with self.assertRaises(BlockedMessage) as caught:
+			send_template(template_name(SYSTEM_ACCOUNT, "booking_confirmation"), "98765O3210", {})
+		self.assertIn("letters", str(caught.exception))
+		self.assertFalse(self.simulator.sent)
+
+	def test_quiet_hours_are_on_unless_turned_off_and_an_equal_pair_is_refused(self):
+		def settings(**values):
+			doc = frappe.get_single("Marketing Settings")
+			doc.update(values)
+			return doc
+
+		equal = settings(quiet_hours_enabled=1, quiet_hours_start="10:00:00", quiet_hours_end="10:00:00")
+		self.assertRaisesRegex(frappe.ValidationError, "same time", equal.save)
+		empty = settings(quiet_hours_enabled=1, quiet_hours_start=None, quiet_hours_end="09:00:00")
+		self.assertRaises(frappe.ValidationError, empty.save)
+		off = settings(quiet_hours_enabled=0, quiet_hours_start=None, quiet_hours_end=None)
+		off.save()  # off: no times needed
+		self.assertIsNone(off.quiet_hours)
+
+	def test_customer_form_records_consent_for_its_number_and_shows_who_decided(self):
+		from marketing_engine.api.consent import record, status_of
+
+		customer = make_customer("98000 00150", name="_ME Panel Client")
+		shown = status_of("Customer", customer)
+		self.assertEqual((shown["number"], shown["consent"]), ("+919800000150", None))
+
+		shown = record("Customer", customer, "Opt-in", "Form", "Signed the studio's booking form")
+		consent = shown["consent"]
+		self.assertEqual((consent["status"], consent["customer"]), ("Opted In", customer))
+		self.assertEqual(consent["opt_in_detail"], "Signed the studio's booking form")
+		self.assertEqual(consent["opt_in_actor"], "Administrator")
+		self.assertEqual(shown["history"][0]["detail"], "Signed the studio's booking form")
+
+		shown = record("Customer", customer, "Opt-out", detail="Asked on the phone")
+		self.assertEqual(shown["consent"]["status"], "Opted Out")
+		self.assertEqual([h["event"] for h in shown["history"]], ["Opt-out", "Opt-in"])
+		self.assertEqual(route("MARKETING", "+919800000150").block, Block.OPTED_OUT)
+
+	def test_customer_form_says_why_a_number_cannot_be_used(self):
+		from marketing_engine.api.consent import record, status_of
+
+		customer = make_customer(None, name="_ME Panel No Number")
+		frappe.db.set_value("Customer", customer, "mobile_no", "12345")
+		shown = status_of("Customer", customer)
+		self.assertIsNone(shown["number"])
+		self.assertIn("cannot be used on WhatsApp", shown["problem"])
+		self.assertRaises(frappe.ValidationError, record, "Customer", customer, "Opt-in")

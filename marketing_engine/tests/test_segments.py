@@ -268,3 +268,69 @@ class TestStaticSegment(FrappeTestCase):
 		).insert()
 		seg = segment("_ME No phone", segment_type="Static", member_csv=file.file_url)
 		self.assertRaisesRegex(frappe.ValidationError, "phone", seg.import_members)
+
+	def test_import_report_outlives_the_dialog_and_warnings_cost_fields_not_rows(self):
+		content = (
+			b"Name,Phone,Email,City,Consent\n"
+			b"Asha Mobile,98200 66661,asha@example,Mumbai,yes\n"  # bad email: kept, email dropped
+			b"Mumbai Office,022 2345 6789,,#N/A,yes\n"  # a landline: kept, with a warning
+			b"US Cousin,+1 415 555 0132,,San Francisco,yes\n"  # Meta delivers no marketing to US numbers
+			b"Typo,98200 O6664,,Pune,yes\n"  # a letter: refused, never a stranger's number
+			b"Extra,98200 66665,,Pune,yes,walk-in,stall 4\n"  # values beyond the header: ignored
+		)
+		file = frappe.get_doc(
+			{"doctype": "File", "file_name": "mixed.csv", "content": content, "is_private": 1}
+		).insert()
+		mixed = segment("_ME Mixed list", segment_type="Static", member_csv=file.file_url)
+		report = mixed.import_members()
+
+		self.assertEqual(report["kept"], 4)
+		self.assertEqual([(e["line"], e["kind"]) for e in report["errors"]], [(5, "bad_number")])
+		self.assertIn("letters", report["errors"][0]["reason"])
+		self.assertEqual(
+			{(w["line"], w["kind"]) for w in report["warnings"]},
+			{
+				(2, "bad_email"),
+				(3, "landline"),
+				(3, "bad_city"),
+				(4, "marketing_not_delivered"),
+				(6, "extra_columns"),
+			},
+		)
+		members = {
+			m.member_name: m
+			for m in frappe.get_all(
+				"Segment Member", {"segment": mixed.name}, ["member_name", "email", "line_type", "warnings"]
+			)
+		}
+		self.assertIsNone(members["Asha Mobile"].email)
+		self.assertEqual(members["Mumbai Office"].line_type, "fixed_line")
+
+		# The report is a file on the segment, downloadable after the dialog is gone.
+		saved = frappe.get_doc("Segment", mixed.name)
+		self.assertEqual(saved.import_warnings, 5)
+		report_file = frappe.get_doc("File", {"file_url": saved.import_report})
+		lines = report_file.get_content()
+		lines = lines.decode("utf-8-sig") if isinstance(lines, bytes) else lines.lstrip("\ufeff")
+		self.assertIn("rejected", lines)
+		self.assertIn("landline", lines)
+
+		# Marketing leaves out the landline and the US number, each with its own reason.
+		self.assertEqual(
+			preview(build_audience([mixed.name])).excluded, {"landline": 1, "marketing_not_delivered": 1}
+		)
+		self.assertEqual(preview(build_audience([mixed.name], marketing=False)).eligible, 4)
+
+	def test_a_preview_never_makes_the_users_save_conflict(self):
+		seg = segment(
+			"_ME Seg preview",
+			[{"criterion": "Customer Group", "operator": "is", "value": "_ME Test Customer Group"}],
+		)
+		opened = frappe.get_doc("Segment", seg.name)  # the form, as the user opened it
+		seg.get_preview()
+		seg.get_preview()  # the form's own refresh previews again
+		opened.description = "Clients from the test group"
+		opened.save()  # no TimestampMismatchError
+		self.assertEqual(
+			frappe.db.get_value("Segment", seg.name, "description"), "Clients from the test group"
+		)

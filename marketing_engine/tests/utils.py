@@ -14,8 +14,10 @@ from frappe.utils import add_days, get_bench_path, nowdate
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from marketing_engine.background import plain_redis
 from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_SYSTEM, GraphAPISimulator, SimNumber
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
+from marketing_engine.webhook_events import applier_key
 
 WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 SYSTEM_ACCOUNT = "_ME Test System"
@@ -394,6 +396,17 @@ def webhooks_applied(simulator, timeout: float = 30) -> bool:
 	)
 
 
+def drop_queued_jobs() -> None:
+	"""Remove this site's jobs still waiting in the short and long queues (other sites' stay)."""
+	from frappe.utils.background_jobs import get_queue
+
+	for name in ("short", "long"):
+		queue = get_queue(name)
+		for job in queue.get_jobs():
+			if (job.kwargs or {}).get("site") == frappe.local.site:
+				job.delete()
+
+
 def wait_until(condition, timeout: float = 60, interval: float = 0.2):
 	"""Poll ``condition`` with a fresh database snapshot each time; returns its last value."""
 	deadline = time.time() + timeout
@@ -414,6 +427,10 @@ class LiveChannelTestCase(FrappeTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		cls.server = WebServer().start()
+		# A fresh start: an earlier class's worker may have been stopped holding the applier's key,
+		# and jobs it left queued would hold up this class's worker.
+		plain_redis().delete(applier_key())
+		drop_queued_jobs()
 		cls.webhook_worker = RQWorker("short").start()  # applies the webhooks the server stores
 		cls.numbers = sandbox_numbers()
 		cls.simulator = start_simulator(cls.numbers, cls.server.webhook_url, status_delay=0.05)

@@ -206,3 +206,16 @@ def test_frequency_cap_blocks_marketing_at_the_limit_only():
 	assert (
 		route("MARKETING", consent=opted_out, frequency_cap=cap, recent_marketing=5).block is Block.OPTED_OUT
 	)
+
+
+def test_an_opt_out_in_the_same_second_as_the_opt_in_wins():
+	# Meta stamps a STOP with whole seconds; the opt-in recorded a moment earlier has microseconds.
+	opted_in = datetime(2026, 11, 25, 12, 0, 0, 700000)
+	state = ConsentState(opted_in=True, opted_in_at=opted_in, opted_out_at=datetime(2026, 11, 25, 12, 0, 0))
+	assert state.opted_out and not state.may_receive_marketing
+	later_in = ConsentState(
+		opted_in=True,
+		opted_in_at=datetime(2026, 11, 25, 12, 0, 1),
+		opted_out_at=datetime(2026, 11, 25, 12, 0, 0),
+	)
+	assert not later_in.opted_out

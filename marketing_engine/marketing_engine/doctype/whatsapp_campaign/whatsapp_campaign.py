@@ -283,7 +283,15 @@ class WhatsAppCampaign(Document):
 	def start_again(self, reason: str) -> None:
 		"""Sending again after a pause (by a person or by Meta's health signals)."""
 		if not frappe.db.exists("WhatsApp Message", {"campaign": self.name}):
-			# Paused before it ever started: it starts now.
+			if (
+				self.send_mode == "Schedule"
+				and self.scheduled_at
+				and get_datetime(self.scheduled_at) > now_datetime()
+			):
+				# Paused while waiting for its time: it waits again.
+				self.db_set({"status": "Scheduled", "status_reason": reason, "pause_cause": ""})
+				return
+			# Paused before it ever started, and its time has come: it starts now.
 			dispatch.start(self)
 			return
 		self.db_set({"status": "Sending", "status_reason": reason, "pause_cause": ""})

@@ -1,0 +1,158 @@
+"""A campaign rides through real faults: its MariaDB connection killed from another session, and
+the Redis it keeps its claims and rate in restarted. The simulator's ledger (what Meta received)
+proves that nobody got the message twice and nobody was missed."""
+
+import collections
+import os
+import subprocess
+import time
+
+import frappe
+from frappe.utils import get_bench_path
+
+from marketing_engine.engine.consent import OptInSource
+from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
+from marketing_engine.tests.utils import (
+	BUSINESS_ACCOUNT,
+	LiveChannelTestCase,
+	RQWorker,
+	make_customer,
+	make_customer_group,
+	template_name,
+	wait_until,
+)
+
+GROUP = "_ME Fault Clients"
+AUDIENCE = "_ME Fault Audience"
+RECIPIENTS = 60
+
+
+class TestFaults(LiveChannelTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		make_customer_group(GROUP)
+		cls.phones = []
+		for i in range(RECIPIENTS):
+			phone = f"+91981250{i:04d}"
+			name = f"_ME Fault Client{i:02d}"
+			customer = frappe.db.exists("Customer", name) or make_customer(phone, name=name, group=GROUP)
+			record_opt_in(phone, OptInSource.FORM, links={"customer": customer})
+			cls.phones.append(phone.lstrip("+"))
+		if not frappe.db.exists("Segment", AUDIENCE):
+			frappe.get_doc(
+				{
+					"doctype": "Segment",
+					"segment_name": AUDIENCE,
+					"rules": [{"criterion": "Customer Group", "operator": "is", "value": GROUP}],
+				}
+			).insert()
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 10)
+		frappe.db.commit()
+		cls.worker = RQWorker().start()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls.worker.stop()
+		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 80)
+		frappe.db.commit()
+		super().tearDownClass()
+
+	def start_campaign(self, name: str) -> str:
+		if frappe.db.exists("WhatsApp Campaign", name):
+			frappe.db.delete("WhatsApp Message", {"campaign": name})
+			frappe.delete_doc("WhatsApp Campaign", name, force=True)
+		campaign = frappe.get_doc(
+			{
+				"doctype": "WhatsApp Campaign",
+				"campaign_name": name,
+				"segments": [{"segment": AUDIENCE}],
+				"template": template_name(BUSINESS_ACCOUNT, "review_request"),
+				"variables": [
+					{"variable": "1", "value_type": "Document Field", "value": "first_name"},
+					{"variable": "2", "value_type": "Fixed Text", "value": "your shoot"},
+				],
+			}
+		).insert()
+		frappe.db.commit()
+		campaign.confirm_send()
+		frappe.db.commit()
+		return campaign.name
+
+	def sent_to(self, campaign: str) -> collections.Counter:
+		names = set(frappe.get_all("WhatsApp Message", filters={"campaign": campaign}, pluck="name"))
+		return collections.Counter(m.to for m in self.simulator.sent if m.callback_data in names)
+
+	def completed(self, campaign: str) -> bool:
+		return frappe.db.get_value("WhatsApp Campaign", campaign, "status") == "Completed"
+
+	def assert_everyone_once(self, campaign: str):
+		sent = self.sent_to(campaign)
+		self.assertEqual(set(sent), set(self.phones))  # nobody missed
+		self.assertEqual(set(sent.values()), {1})  # nobody twice
+		statuses = collections.Counter(
+			frappe.get_all("WhatsApp Message", filters={"campaign": campaign}, pluck="status")
+		)
+		self.assertFalse(
+			statuses.get("Pending") or statuses.get("Queued") or statuses.get("Failed"), statuses
+		)
+
+	def test_killed_database_connection_mid_campaign(self):
+		campaign = self.start_campaign("_ME Fault DB Kill")
+		self.assertTrue(wait_until(lambda: len(self.sent_to(campaign)) >= 10, 30))
+		mine = frappe.db.sql("select connection_id()")[0][0]
+		killed = 0
+		for (connection,) in frappe.db.sql(
+			"select id from information_schema.processlist where db = database() and id != %s", mine
+		):
+			frappe.db.sql(f"kill connection {int(connection)}")
+			killed += 1
+		self.assertGreater(killed, 0)
+		self.assertLess(len(self.sent_to(campaign)), RECIPIENTS)  # killed in the middle
+		# The job reconnects and goes on by itself: no scheduler, no resume.
+		self.assertTrue(wait_until(lambda: self.completed(campaign), 60), self.sent_to(campaign))
+		self.assert_everyone_once(campaign)
+		self.assertFalse(
+			frappe.db.exists("Error Log", {"reference_name": campaign}),
+			"the job gave up instead of reconnecting",
+		)
+
+	def test_redis_restart_mid_campaign(self):
+		campaign = self.start_campaign("_ME Fault Redis")
+		self.assertTrue(wait_until(lambda: len(self.sent_to(campaign)) >= 10, 30))
+		restart_redis("redis_cache.conf")
+		self.assertLess(len(self.sent_to(campaign)), RECIPIENTS)
+		self.assertTrue(wait_until(lambda: self.completed(campaign), 60), self.sent_to(campaign))
+		self.assert_everyone_once(campaign)
+
+	def test_queue_redis_restart_leaves_the_worker_taking_jobs_and_pausing(self):
+		restart_redis("redis_queue.conf")
+		campaign = self.start_campaign("_ME Fault Queue Redis")
+		self.assertTrue(wait_until(lambda: len(self.sent_to(campaign)) >= 5, 30))
+		frappe.get_doc("WhatsApp Campaign", campaign).pause()
+		frappe.db.commit()
+		time.sleep(2)
+		paused_at = len(self.sent_to(campaign))
+		time.sleep(2)
+		self.assertEqual(len(self.sent_to(campaign)), paused_at)  # pause heard after the restart
+		frappe.get_doc("WhatsApp Campaign", campaign).resume()
+		frappe.db.commit()
+		self.assertTrue(wait_until(lambda: self.completed(campaign), 60))
+		self.assert_everyone_once(campaign)
+
+
+def restart_redis(conf: str) -> None:
+	"""Shut a bench Redis down and start it again from its config, as a server restart would."""
+	config = os.path.join(get_bench_path(), "config")
+	port = next(line.split()[1] for line in open(os.path.join(config, conf)) if line.startswith("port "))
+	subprocess.run(["redis-cli", "-p", port, "shutdown"], capture_output=True, timeout=10)
+	time.sleep(1)
+	subprocess.run(["redis-server", conf, "--daemonize", "yes"], cwd=config, check=True, timeout=10)
+	for _ in range(50):
+		if (
+			subprocess.run(["redis-cli", "-p", port, "ping"], capture_output=True, text=True).stdout.strip()
+			== "PONG"
+		):
+			return
+		time.sleep(0.1)
+	raise RuntimeError(f"Redis from {conf} did not come back")
