@@ -21,6 +21,9 @@ def _add_whatsapp(data: dict, doctype: str, consent_field: str) -> dict:
 	if data["fieldname"] != consent_field:
 		data["non_standard_fieldnames"]["WhatsApp Consent"] = consent_field
 	data["non_standard_fieldnames"]["WhatsApp Message"] = "contact_name"
+	data["non_standard_fieldnames"]["Drip Enrollment"] = "contact_name"
 	data["dynamic_links"]["contact_name"] = [doctype, "contact_doctype"]
-	data["transactions"].append({"label": _("WhatsApp"), "items": ["WhatsApp Consent", "WhatsApp Message"]})
+	data["transactions"].append(
+		{"label": _("WhatsApp"), "items": ["WhatsApp Consent", "WhatsApp Message", "Drip Enrollment"]}
+	)
 	return data

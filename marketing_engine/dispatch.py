@@ -18,6 +18,7 @@ Why it is built this way:
 """
 
 import collections
+import json
 import math
 import mimetypes
 import threading
@@ -35,7 +36,13 @@ from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.consent import OptOutSource
 from marketing_engine.engine.routing import quiet_hours_end
-from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, build_send_payload, render
+from marketing_engine.engine.templates import (
+	MediaHeader,
+	TemplateSpec,
+	TemplateVariableError,
+	build_send_payload,
+	render,
+)
 from marketing_engine.engine.throttle import RedisRateLimiter
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_out
@@ -159,28 +166,15 @@ def enqueue_jobs(campaign: str, jobs: int, *, only_idle: bool = False) -> int:
 
 
 # -- the job -----------------------------------------------------------------------------------
-class CampaignSender:
-	"""One job's view of a campaign: what to send and how, loaded once."""
+class Channel:
+	"""Sending through one WhatsApp Account: its number's rate, shared through Redis by every job
+	on every machine, and a Cloud API client per send thread."""
 
-	def __init__(self, campaign_name: str):
-		self.campaign = frappe.get_doc("WhatsApp Campaign", campaign_name)
-		self.account = frappe.get_doc("WhatsApp Account", self.campaign.account)
-		self.spec = frappe.get_doc("WhatsApp Template", self.campaign.template).to_spec()
-		self.marketing = self.spec.category == "MARKETING"
-		self.frequency_cap = get_settings().frequency_cap
-		self.header = media_header(self.campaign, self.account, self.spec)
-		rate = max(1, cint(self.account.messages_per_second) or 80)
-		# Enough threads for a second of sends in flight: the pool never waits for a free thread
-		# while a slot of the number's rate goes by.
-		self.threads = max(4, min(MAX_THREADS_PER_JOB, math.ceil(rate)))
-		self.batch_size = self.threads
+	def __init__(self, account_name: str):
+		self.account = frappe.get_doc("WhatsApp Account", account_name)
+		self.rate = max(1, cint(self.account.messages_per_second) or 80)
 		self.redis = plain_redis()
-		self.limiter = RedisRateLimiter(
-			self.redis,
-			f"{frappe.local.site}:whatsapp-rate:{self.account.phone_number_id}",
-			rate * PACE,
-			max_wait=2.0,
-		)
+		self.limiter = limiter_for(self.account)
 		self.client_args = dict(
 			access_token=self.account.get_password("access_token", raise_exception=False) or "",
 			phone_number_id=self.account.phone_number_id,
@@ -208,8 +202,144 @@ class CampaignSender:
 			return "error", e
 
 
+def limiter_for(account, max_wait: float = 2.0) -> RedisRateLimiter:
+	"""The number's pace, shared by every job and every single send on every machine."""
+	rate = max(1, cint(account.messages_per_second) or 80)
+	return RedisRateLimiter(
+		plain_redis(), site_key("whatsapp-rate", account.phone_number_id), rate * PACE, max_wait=max_wait
+	)
+
+
+@dataclass
+class Send:
+	"""One row ready to go: where it goes through, the template, the values, the header."""
+
+	row: dict
+	channel: Channel
+	spec: TemplateSpec
+	values: dict
+	header: MediaHeader | None
+
+
+class CampaignSource:
+	"""A campaign's messages: one template and one audience, sent through its Business account."""
+
+	def __init__(self, campaign_name: str):
+		self.name = campaign_name
+		self.campaign = frappe.get_doc("WhatsApp Campaign", campaign_name)
+		self.channel = Channel(self.campaign.account)
+		self.spec = frappe.get_doc("WhatsApp Template", self.campaign.template).to_spec()
+		self.header = media_header(self.campaign, self.channel.account, self.spec)
+		self.frequency_cap = get_settings().frequency_cap
+		self.threads = threads_for(self.channel.rate)
+
+	def condition(self) -> tuple[str, dict]:
+		return "campaign=%(source)s", {"source": self.name}
+
+	def job_key(self, worker: int) -> str:
+		return job_key(self.name, worker)
+
+	def may_claim(self) -> bool:
+		return may_claim(self.name)
+
+	def prepare(self, rows: list[dict]) -> list[Send]:
+		values = recipient_values(self.campaign, rows)
+		return [Send(row, self.channel, self.spec, values[row["name"]], self.header) for row in rows]
+
+	def stop(self, stops: list[tuple[dict, str]]) -> bool:
+		"""A template or account problem stops the whole campaign (resumable)."""
+		stop_campaign(self.name, stops[0][1])
+		return True
+
+	def finish(self) -> None:
+		finish_if_done(self.name)
+		update_counters(self.name)
+
+
+class DripSource:
+	"""The drip sequences' messages, written by the scheduler as their steps fall due, each with
+	its own template and values (see marketing_engine.drips)."""
+
+	name = "drips"
+
+	def __init__(self):
+		self.frequency_cap = get_settings().frequency_cap
+		self.channels: dict[str, Channel] = {}
+		self.specs: dict[str, TemplateSpec] = {}
+		settings = get_settings()
+		business = settings.default_business_account
+		self.threads = threads_for(Channel(business).rate if business else 80)
+
+	def condition(self) -> tuple[str, dict]:
+		# Marketing waits out quiet hours; sequences paused (by someone, or by Meta's signals) wait.
+		condition = """drip_enrollment is not null and campaign is null and (drip_sequence is null
+			or drip_sequence not in (select name from `tabDrip Sequence` where status='Paused' or enabled=0))"""
+		if quiet_hours_now():
+			condition += " and category != 'MARKETING'"
+		return condition, {}
+
+	def job_key(self, worker: int) -> str:
+		return job_key(self.name, worker)
+
+	def may_claim(self) -> bool:
+		frappe.db.commit()  # a fresh snapshot: see sequences paused meanwhile
+		return True
+
+	def prepare(self, rows: list[dict]) -> list[Send]:
+		sends = []
+		for row in rows:
+			parameters = json.loads(row["send_parameters"] or "{}")
+			if row["template"] not in self.specs:
+				self.specs[row["template"]] = frappe.get_doc("WhatsApp Template", row["template"]).to_spec()
+			if row["account"] not in self.channels:
+				self.channels[row["account"]] = Channel(row["account"])
+			header = MediaHeader(**parameters["header"]) if parameters.get("header") else None
+			sends.append(
+				Send(
+					row,
+					self.channels[row["account"]],
+					self.specs[row["template"]],
+					parameters.get("values") or {},
+					header,
+				)
+			)
+		return sends
+
+	def stop(self, stops: list[tuple[dict, str]]) -> bool:
+		"""A template or account problem pauses the sequences it hit; the others go on."""
+		from marketing_engine.drips import pause_sequence
+
+		reasons = {row["drip_sequence"]: reason for row, reason in stops if row["drip_sequence"]}
+		for sequence, reason in reasons.items():
+			pause_sequence(sequence, reason)
+		return False
+
+	def finish(self) -> None:
+		pass
+
+
+def threads_for(rate: int) -> int:
+	"""Enough threads for a second of sends in flight: the pool never waits for a free thread
+	while a slot of the number's rate goes by."""
+	return max(4, min(MAX_THREADS_PER_JOB, math.ceil(rate)))
+
+
+def source_of(kind: str, name: str | None = None):
+	return DripSource() if kind == "drips" else CampaignSource(name)
+
+
 def run_campaign(campaign: str, worker: int = 1) -> None:
-	"""The background job: claim, send, record, until nothing is due or the campaign stops.
+	"""The background job of a campaign (see :func:`run_source`)."""
+	run_source("campaign", campaign, worker)
+
+
+def run_drips(worker: int = 1) -> None:
+	"""The background job that sends the drip sequences' due messages (see :func:`run_source`)."""
+	run_source("drips", None, worker)
+
+
+def run_source(kind: str, name: str | None, worker: int = 1) -> None:
+	"""The background job: claim, send, record, until nothing is due or the sending stops.
 
 	Two batches are in flight: while the threads send one, this thread records the outcomes of
 	the previous one, so the database work never leaves the number idle. A database connection
@@ -217,53 +347,57 @@ def run_campaign(campaign: str, worker: int = 1) -> None:
 	every step is safe to repeat. A job that cannot go on writes why to the Error Log and lets its
 	claims go, so the next job (the scheduler starts one every minute) takes over at once."""
 	in_flight: collections.deque[Batch] = collections.deque()
+	job = job_key(name or kind, worker)
 	try:
-		_run_campaign(campaign, worker, in_flight)
+		source = with_reconnect(source_of, kind, name)
+		_run_source(source, worker, in_flight)
 	except Exception:
-		_give_up(campaign, worker, in_flight)
+		_give_up(name or kind, job, in_flight)
 		raise
 
 
-def _run_campaign(campaign: str, worker: int, in_flight: "collections.deque[Batch]") -> None:
-	sender = with_reconnect(CampaignSender, campaign)
+def _run_source(source, worker: int, in_flight: "collections.deque[Batch]") -> None:
 	last_progress = 0.0
-	stopping = None
-	with ThreadPoolExecutor(max_workers=sender.threads, thread_name_prefix="whatsapp-send") as pool:
+	stopping = False
+	with ThreadPoolExecutor(max_workers=source.threads, thread_name_prefix="whatsapp-send") as pool:
 		while True:
-			plain_redis().set(job_key(campaign, worker), 1, ex=JOB_ALIVE_SECONDS)
-			if len(in_flight) < BATCHES_IN_FLIGHT and not stopping and with_reconnect(may_claim, campaign):
-				claim, rows = with_reconnect(claim_batch, campaign, sender.batch_size)
+			plain_redis().set(source.job_key(worker), 1, ex=JOB_ALIVE_SECONDS)
+			if len(in_flight) < BATCHES_IN_FLIGHT and not stopping and with_reconnect(source.may_claim):
+				claim, rows = with_reconnect(claim_batch, source, source.threads)
 				if rows:
-					rows = with_reconnect(skip_ineligible, rows, sender) if sender.marketing else rows
-					in_flight.append(with_reconnect(submit_batch, sender, pool, claim, rows))
+					rows = with_reconnect(skip_ineligible, rows, source)
+					in_flight.append(with_reconnect(submit_batch, source, pool, claim, rows))
 					continue
 			if in_flight:
 				for batch in in_flight:
 					plain_redis().expire(alive_key(batch.claim), CLAIM_ALIVE_SECONDS)
-				stopping = with_reconnect(record_batch, sender, in_flight[0]) or stopping
+				stops = with_reconnect(record_batch, in_flight[0])
 				in_flight.popleft()
-				if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
-					with_reconnect(update_counters, campaign)
+				if stops:
+					stopping = with_reconnect(source.stop, stops) or stopping
+				if (
+					isinstance(source, CampaignSource)
+					and time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS
+				):
+					with_reconnect(update_counters, source.name)
 					last_progress = time.monotonic()
 				continue
 			if stopping:
-				with_reconnect(stop_campaign, campaign, stopping)
 				break
-			due = with_reconnect(next_retry_in, campaign)
-			if due is None or due > WAIT_FOR_RETRIES_SECONDS or not with_reconnect(may_claim, campaign):
+			due = with_reconnect(next_retry_in, source)
+			if due is None or due > WAIT_FOR_RETRIES_SECONDS or not with_reconnect(source.may_claim):
 				break  # done, paused, or only far retries left (131049): the scheduler comes back
 			time.sleep(max(due, 0.2))
-	plain_redis().delete(job_key(campaign, worker))
-	with_reconnect(finish_if_done, campaign)
-	with_reconnect(update_counters, campaign)
+	plain_redis().delete(source.job_key(worker))
+	with_reconnect(source.finish)
 
 
-def _give_up(campaign: str, worker: int, in_flight: "collections.deque[Batch]") -> None:
-	"""Leave the campaign for the next job: the job's slot and its claims' liveness keys go, so
+def _give_up(label: str, job: str, in_flight: "collections.deque[Batch]") -> None:
+	"""Leave the work for the next job: the job's slot and its claims' liveness keys go, so
 	the scheduler's recovery settles the claimed rows and starts a new job at its next minute.
 	The reason goes to the Error Log once the database answers again."""
 	try:
-		plain_redis().delete(job_key(campaign, worker), *(alive_key(batch.claim) for batch in in_flight))
+		plain_redis().delete(job, *(alive_key(batch.claim) for batch in in_flight))
 	except Exception:
 		pass  # Redis is down too: the keys expire on their own
 	try:
@@ -273,15 +407,13 @@ def _give_up(campaign: str, worker: int, in_flight: "collections.deque[Batch]") 
 	try:
 		with_reconnect(
 			frappe.log_error,
-			title=_("WhatsApp campaign {0}: sending job stopped").format(campaign),
-			reference_doctype="WhatsApp Campaign",
-			reference_name=campaign,
+			title=_("WhatsApp sending job for {0} stopped").format(label),
+			reference_doctype="WhatsApp Campaign" if label != "drips" else None,
+			reference_name=label if label != "drips" else None,
 		)
 		frappe.db.commit()
 	except Exception:
-		frappe.logger("marketing_engine").exception(
-			f"Campaign {campaign}: job stopped, Error Log not written"
-		)
+		frappe.logger("marketing_engine").exception(f"Sending job for {label} stopped; Error Log not written")
 
 
 def may_claim(campaign: str) -> bool:
@@ -312,22 +444,28 @@ def may_claim(campaign: str) -> bool:
 	return True
 
 
-def claim_batch(campaign: str, size: int) -> tuple[str, list[dict]]:
+ROW_FIELDS = (
+	"name, phone, user_id, region, contact_doctype, contact_name, category, account, template, "
+	"drip_sequence, send_parameters"
+)
+
+
+def claim_batch(source, size: int) -> tuple[str, list[dict]]:
 	"""Claim up to ``size`` due rows. The claim is known in Redis before the rows are committed
 	Queued: recovery trusts a claim's started set only for claims it knows."""
 	claim = frappe.generate_hash(length=16)
+	condition, params = source.condition()
 	rows = frappe.db.sql(
-		"""select name, phone, user_id, region, contact_doctype, contact_name, attempts + 1 as attempts
-		from `tabWhatsApp Message`
-		where campaign=%s and status='Pending' and (next_attempt_at is null or next_attempt_at <= %s)
-		order by name limit %s for update skip locked""",
-		(campaign, now_datetime(), size),
+		f"""select {ROW_FIELDS}, attempts + 1 as attempts from `tabWhatsApp Message`
+		where {condition} and status='Pending' and (next_attempt_at is null or next_attempt_at <= %(now)s)
+		order by name limit %(size)s for update skip locked""",
+		{**params, "now": now_datetime(), "size": size},
 		as_dict=True,
 	)
 	if not rows:
 		frappe.db.commit()
 		return claim, []
-	plain_redis().set(claim_key(claim), campaign, ex=7 * 24 * 3600)
+	plain_redis().set(claim_key(claim), source.name, ex=7 * 24 * 3600)
 	plain_redis().set(alive_key(claim), 1, ex=CLAIM_ALIVE_SECONDS)
 	now = now_datetime()
 	frappe.db.sql(
@@ -339,12 +477,13 @@ def claim_batch(campaign: str, size: int) -> tuple[str, list[dict]]:
 	return claim, rows
 
 
-def next_retry_in(campaign: str) -> float | None:
+def next_retry_in(source) -> float | None:
 	"""Seconds until the earliest Pending row may be tried again (None: no Pending rows)."""
+	condition, params = source.condition()
 	pending, earliest, undated = frappe.db.sql(
-		"""select count(*), min(next_attempt_at), sum(next_attempt_at is null) from `tabWhatsApp Message`
-		where campaign=%s and status='Pending'""",
-		campaign,
+		f"""select count(*), min(next_attempt_at), sum(next_attempt_at is null) from `tabWhatsApp Message`
+		where {condition} and status='Pending'""",
+		params,
 	)[0]
 	if not pending:
 		return None
@@ -353,10 +492,14 @@ def next_retry_in(campaign: str) -> float | None:
 	return (get_datetime(earliest) - now_datetime()).total_seconds()
 
 
-def skip_ineligible(rows: list[dict], sender: "CampaignSender") -> list[dict]:
-	"""Marketing is checked again at send time: an opt-out since the snapshot wins, and so does
-	the frequency cap, since other campaigns and sequences may have messaged the person since."""
-	addresses = [r["phone"] or r["user_id"] for r in rows]
+def skip_ineligible(rows: list[dict], source) -> list[dict]:
+	"""Marketing is checked again at send time: an opt-out since the audience was taken wins, and
+	so does the frequency cap, since other campaigns and sequences may have messaged the person
+	since."""
+	marketing = [r for r in rows if r["category"] == "MARKETING"]
+	if not marketing:
+		return rows
+	addresses = [r["phone"] or r["user_id"] for r in marketing]
 	consented = set(
 		frappe.db.sql(
 			"""select name from `tabWhatsApp Consent` where name in %(a)s and status='Opted In'
@@ -367,15 +510,15 @@ def skip_ineligible(rows: list[dict], sender: "CampaignSender") -> list[dict]:
 	)
 	recent = recent_marketing(addresses, exclude=[r["name"] for r in rows])
 	skipped: dict[str, list[str]] = {}
-	for row, address in zip(rows, addresses, strict=True):
+	for row, address in zip(marketing, addresses, strict=True):
 		if address not in consented:
 			skipped.setdefault(_("Opted out after the audience was taken"), []).append(row["name"])
-		elif sender.frequency_cap.reached(recent.get(address, 0)):
-			skipped.setdefault(sender.frequency_cap.reason(recent[address]), []).append(row["name"])
+		elif source.frequency_cap.reached(recent.get(address, 0)):
+			skipped.setdefault(source.frequency_cap.reason(recent[address]), []).append(row["name"])
 	for reason, names in skipped.items():
 		frappe.db.sql(
-			"""update `tabWhatsApp Message` set status='Skipped', claimed_by=null, error_title=%s, modified=%s
-			where name in %s""",
+			"""update `tabWhatsApp Message` set status='Skipped', claimed_by=null, submitted_at=null,
+			error_title=%s, modified=%s where name in %s""",
 			(reason[:140], now_datetime(), names),
 		)
 	if skipped:
@@ -387,43 +530,44 @@ def skip_ineligible(rows: list[dict], sender: "CampaignSender") -> list[dict]:
 @dataclass
 class Batch:
 	claim: str
-	sends: list[tuple[dict, dict, Future]]
+	sends: list[tuple[Send, Future]]
 
 
-def submit_batch(sender: CampaignSender, pool: ThreadPoolExecutor, claim: str, rows: list[dict]) -> Batch:
+def submit_batch(source, pool: ThreadPoolExecutor, claim: str, rows: list[dict]) -> Batch:
 	"""Hand ``rows`` to the send threads."""
-	values = recipient_values(sender.campaign, rows)
 	started = started_key(claim)
 	sends = []
-	for row in rows:
+	for send in source.prepare(rows):
 		try:
 			payload = build_send_payload(
-				sender.spec,
-				row["phone"] or row["user_id"],
-				values[row["name"]],
-				sender.header,
-				callback_data=row["name"],
+				send.spec,
+				send.row["phone"] or send.row["user_id"],
+				send.values,
+				send.header,
+				callback_data=send.row["name"],
 			)
 		except TemplateVariableError as e:
-			mark(row["name"], "Failed", error_title=str(e))
+			mark(send.row["name"], "Failed", error_title=str(e))
 			continue
-		sends.append((row, values[row["name"]], pool.submit(sender.send, started, row, payload)))
+		sends.append((send, pool.submit(send.channel.send, started, send.row, payload)))
 	frappe.db.commit()
 	return Batch(claim, sends)
 
 
-def record_batch(sender: CampaignSender, batch: Batch) -> str | None:
-	"""Record each outcome of ``batch``. Returns the reason to stop the campaign, if any."""
-	stop = None
+def record_batch(batch: Batch) -> list[tuple[dict, str]]:
+	"""Record each outcome of ``batch``. Returns the rows whose error stops their sending (a
+	template or account problem), each with the reason."""
+	stops = []
 	now = now_datetime()
-	for row, row_values, future in batch.sends:
+	for send, future in batch.sends:
+		row = send.row
 		outcome, result = future.result()
 		if outcome == "sent":
 			frappe.db.sql(
 				"""update `tabWhatsApp Message` set message_id=coalesce(message_id, %s),
 				status=if(status='Queued', 'Accepted', status), body=%s, claimed_by=null, modified=%s,
 				user_id=coalesce(user_id, %s) where name=%s""",
-				(result.message_id, render(sender.spec.body, row_values), now, result.user_id, row["name"]),
+				(result.message_id, render(send.spec.body, send.values), now, result.user_id, row["name"]),
 			)
 		elif outcome == "later":
 			frappe.db.sql(
@@ -433,17 +577,19 @@ def record_batch(sender: CampaignSender, batch: Batch) -> str | None:
 			)
 		else:
 			if isinstance(result, errors.RateLimitError):
-				sender.limiter.pause(RATE_LIMIT_PAUSE_SECONDS)
-			stop = record_error(row, result) or stop
+				send.channel.limiter.pause(RATE_LIMIT_PAUSE_SECONDS)
+			reason = record_error(row, result)
+			if reason:
+				stops.append((row, reason))
 	frappe.db.commit()
 	# Every row now has its outcome; a row left Queued (no answer from Meta) fails in recovery
 	# unless its webhook arrives, which is what an unknown claim leads to.
 	plain_redis().delete(started_key(batch.claim), claim_key(batch.claim), alive_key(batch.claim))
-	return stop
+	return stops
 
 
 def record_error(row: dict, error: errors.MetaError) -> str | None:
-	"""Apply Meta's answer for one row; returns why the whole campaign must stop, if it must."""
+	"""Apply Meta's answer for one row; returns why its sending must stop, if it must."""
 	action = error.action
 	if isinstance(error, errors.TransportError) and error.maybe_sent:
 		# Meta may have it: the status webhook settles the row; recovery fails it otherwise.
@@ -612,17 +758,21 @@ def media_header(campaign, account, spec) -> MediaHeader | None:
 	if not campaign.header_attachment:
 		return None  # build_send_payload names what is missing
 	if not campaign.header_media_id:
-		file = frappe.get_doc("File", {"file_url": campaign.header_attachment})
-		with open(file.get_full_path(), "rb") as f:
-			content = f.read()
-		mime = mimetypes.guess_type(file.file_name)[0] or "application/octet-stream"
-		media_id = account.get_client().upload_media(content, mime, file.file_name)
-		frappe.db.set_value("WhatsApp Campaign", campaign.name, "header_media_id", media_id)
+		campaign.header_media_id = upload_attachment(campaign.header_attachment, account)
+		frappe.db.set_value("WhatsApp Campaign", campaign.name, "header_media_id", campaign.header_media_id)
 		frappe.db.commit()
-		campaign.header_media_id = media_id
 	return MediaHeader(
 		kind, media_id=campaign.header_media_id, filename=campaign.header_attachment.rsplit("/", 1)[-1]
 	)
+
+
+def upload_attachment(file_url: str, account) -> str:
+	"""Upload an attached file to Meta through ``account``; returns Meta's media id."""
+	file = frappe.get_doc("File", {"file_url": file_url})
+	with open(file.get_full_path(), "rb") as f:
+		content = f.read()
+	mime = mimetypes.guess_type(file.file_name)[0] or "application/octet-stream"
+	return account.get_client().upload_media(content, mime, file.file_name)
 
 
 # -- progress, completion, recovery ------------------------------------------------------------
@@ -701,16 +851,18 @@ def finish_if_done(campaign: str) -> bool:
 
 
 def recover_claims(
-	campaign: str, older_than: int = STALE_CLAIM_SECONDS, unknown_after: int = UNKNOWN_OUTCOME_SECONDS
+	campaign: str | None, older_than: int = STALE_CLAIM_SECONDS, unknown_after: int = UNKNOWN_OUTCOME_SECONDS
 ) -> dict:
-	"""Settle rows a dead job left Queued. Rows it never started go back to Pending; rows it
-	started but that Meta's webhook never confirmed fail after ``unknown_after`` seconds, because
-	resending them could message someone twice."""
+	"""Settle rows a dead job left Queued: a campaign's, or with ``campaign`` None the drip
+	sequences'. Rows it never started go back to Pending; rows it started but that Meta's webhook
+	never confirmed fail after ``unknown_after`` seconds, because resending them could message
+	someone twice."""
 	cutoff = add_to_date(now_datetime(), seconds=-older_than)
+	which = "campaign=%(campaign)s" if campaign else "drip_enrollment is not null and campaign is null"
 	rows = frappe.db.sql(
-		"""select name, claimed_by, modified from `tabWhatsApp Message`
-		where campaign=%s and status='Queued' and modified <= %s""",
-		(campaign, cutoff),
+		f"""select name, claimed_by, modified from `tabWhatsApp Message`
+		where {which} and status='Queued' and modified <= %(cutoff)s""",
+		{"campaign": campaign, "cutoff": cutoff},
 		as_dict=True,
 	)
 	retried, failed = [], []
@@ -764,6 +916,18 @@ def maintain_campaigns() -> None:
 			update_counters(campaign.name)  # recovery may have settled the last rows
 		elif not quiet_hours_now():
 			enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1, only_idle=True)
+	recover_claims(None)
+	if next_retry_in(DripSource()) is not None:
+		enqueue_drip_job()
+
+
+def enqueue_drip_job() -> None:
+	"""One job sends every sequence's due messages; it is started when there are some and none
+	runs (duplicates would only share the work)."""
+	if plain_redis().set(job_key(DripSource.name, 1), 1, ex=JOB_ALIVE_SECONDS, nx=True):
+		frappe.enqueue(
+			"marketing_engine.dispatch.run_drips", queue=QUEUE, timeout=24 * 3600, enqueue_after_commit=True
+		)
 
 
 def claim_key(claim: str) -> str:

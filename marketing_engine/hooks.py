@@ -27,11 +27,18 @@ override_doctype_dashboards = {
 
 doc_events = {
 	"Customer": {"validate": "marketing_engine.numbers.set_whatsapp_number"},
-	"Lead": {"validate": "marketing_engine.numbers.set_whatsapp_number"},
+	"Lead": {
+		"validate": "marketing_engine.numbers.set_whatsapp_number",
+		"on_update": "marketing_engine.drips.on_inquiry_update",
+	},
 	"Contact": {
 		"validate": "marketing_engine.numbers.set_whatsapp_number",
 		"on_update": "marketing_engine.numbers.sync_customers_of_contact",
 	},
+	# Drip sequences: a completed project enrols, a booking or a moved inquiry ends.
+	"Project": {"on_update": "marketing_engine.drips.on_project_update"},
+	"Sales Order": {"on_submit": "marketing_engine.drips.on_sales_order_submit"},
+	"Opportunity": {"on_update": "marketing_engine.drips.on_inquiry_update"},
 	# Web workers keep decrypted app secrets to verify webhooks; a changed account reloads them.
 	"WhatsApp Account": {
 		"on_update": "marketing_engine.api.webhook.forget_app_secrets",
@@ -47,6 +54,7 @@ scheduler_events = {
 		"* * * * *": [
 			"marketing_engine.dispatch.maintain_campaigns",
 			"marketing_engine.webhook_events.retry_failed",
+			"marketing_engine.drips.tick",
 		]
 	},
 	"daily_long": ["marketing_engine.numbers.backfill", "marketing_engine.webhook_events.purge_processed"],

@@ -28,6 +28,7 @@ from marketing_engine.engine.consent import (
 from marketing_engine.engine.phone import InvalidPhoneNumber, from_wa_id
 from marketing_engine.engine.status import TIMESTAMP_FIELD, advance, from_meta
 from marketing_engine.engine.webhook import InboundMessage, PreferenceUpdate, StatusUpdate
+from marketing_engine.handover import on_reply
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
 	learn_identity,
@@ -224,8 +225,10 @@ def store_inbound(account: str, event: InboundMessage, touched: Touched | None =
 	links = consent_links(contact)
 	actor = person_actor(contact, event.profile_name or event.username)
 	if intent is Intent.OPT_OUT:
+		# The opt-out itself stops the person's sequences; nobody needs to answer a STOP.
 		record_opt_out(phone, source, at, event.text, message.name, links, user_id=user_id, actor=actor)
-	elif intent is Intent.OPT_IN and settings.start_reply_opts_in:
+		return message
+	if intent is Intent.OPT_IN and settings.start_reply_opts_in:
 		record_opt_in(
 			phone,
 			OptInSource.INBOUND_MESSAGE,
@@ -236,6 +239,7 @@ def store_inbound(account: str, event: InboundMessage, touched: Touched | None =
 			user_id=user_id,
 			actor=actor,
 		)
+	on_reply(message, answered)
 	return message
 
 

@@ -1,5 +1,6 @@
 import frappe
 
+from marketing_engine.marketing_engine.doctype.drip_sequence.drip_sequence import ship_sequences
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
 	DEFAULT_QUIET_HOURS,
 )
@@ -22,6 +23,7 @@ def after_install():
 	make_custom_fields()
 	add_indexes()
 	ship_published_rate_card()
+	ship_sequences()
 	backfill()
 
 
@@ -30,6 +32,7 @@ def after_migrate():
 	make_custom_fields()
 	add_indexes()
 	ship_published_rate_card()
+	ship_sequences()
 
 
 def before_uninstall():
@@ -77,13 +80,24 @@ INDEXES = {
 	},
 	"WhatsApp Consent Log": {"me_consent": ["consent"]},
 	"WhatsApp Consent": {"me_customer": ["customer"]},
+	# Due steps: the scheduler's pass reads only what is due.
+	"Drip Enrollment": {
+		"me_due": ["status", "next_run_at"],
+		"me_person": ["contact_doctype", "contact_name", "status"],
+	},
 }
+# One message per enrollment and step, whatever races (NULLs, the campaigns' rows, repeat freely).
+UNIQUE_INDEXES = {"WhatsApp Message": {"me_drip_step": ["drip_enrollment", "drip_step"]}}
 
 
 def add_indexes():
 	for doctype, indexes in INDEXES.items():
 		for name, columns in indexes.items():
 			frappe.db.add_index(doctype, columns, name)
+	for doctype, indexes in UNIQUE_INDEXES.items():
+		for name, columns in indexes.items():
+			if not frappe.db.has_index(f"tab{doctype}", name):
+				frappe.db.add_unique(doctype, columns, name)
 
 
 def drop_indexes():

@@ -8,7 +8,7 @@ reconciled instead of sent again.
 
 import frappe
 from frappe import _
-from frappe.utils import now_datetime
+from frappe.utils import get_datetime, now_datetime
 
 from marketing_engine.audience import recent_marketing
 from marketing_engine.engine import errors, routing
@@ -17,6 +17,7 @@ from marketing_engine.engine.identity import is_bsuid
 from marketing_engine.engine.phone import InvalidPhoneNumber, marketing_warning
 from marketing_engine.engine.status import advance
 from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, check_values, render
+from marketing_engine.engine.window import service_window_closes_at, service_window_open
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
 	get_settings,
 	normalize_phone,
@@ -105,6 +106,7 @@ def send_template(
 	).insert(ignore_permissions=True)
 	frappe.db.commit()  # the row must outlive a crash during the call to Meta
 
+	wait_for_slot(account)
 	try:
 		result = account.get_client().send_template(spec, address, values, header, callback_data=message.name)
 	except errors.MetaError as e:
@@ -125,6 +127,74 @@ def recipient_address(to: str | None) -> str:
 		return normalize_phone(to)
 	except InvalidPhoneNumber as e:
 		frappe.throw(_("Cannot send to {0}: {1}").format(to or _("(no number)"), e.reason), BlockedMessage)
+
+
+def send_text(reply_to: str, text: str) -> "frappe.model.document.Document":
+	"""A free-form answer to the inbound message ``reply_to``, allowed inside Meta's 24-hour
+	customer service window that the person's last message opened. It goes out through the number
+	they wrote to, waits for that number's rate like every other send, and is followed by the same
+	webhooks."""
+	inbound = frappe.get_doc("WhatsApp Message", reply_to)
+	if inbound.direction != "Inbound":
+		frappe.throw(_("Only a message someone sent the studio can be answered"), BlockedMessage)
+	address = inbound.phone or inbound.user_id
+	last = frappe.db.get_value(
+		"WhatsApp Message",
+		{"direction": "Inbound", "phone" if inbound.phone else "user_id": address},
+		"max(received_at)",
+	)
+	if not service_window_open(get_datetime(last) if last else None, now_datetime()):
+		frappe.throw(
+			_(
+				"The 24-hour window to answer freely closed at {0}: WhatsApp allows only an approved "
+				"template now."
+			).format(
+				frappe.format_value(service_window_closes_at(get_datetime(last)), {"fieldtype": "Datetime"})
+			),
+			BlockedMessage,
+			title=_("Outside WhatsApp's 24-hour window"),
+		)
+	account = get_account(inbound.account)
+	message = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Message",
+			"direction": "Outbound",
+			"status": "Queued",
+			"phone": inbound.phone,
+			"user_id": inbound.user_id,
+			"account": account.name,
+			"category": "SERVICE",
+			"message_type": "text",
+			"body": text,
+			"reply_to": inbound.name,
+			"contact_doctype": inbound.contact_doctype,
+			"contact_name": inbound.contact_name,
+			"submitted_at": now_datetime(),
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()  # the row must outlive a crash during the call to Meta
+	wait_for_slot(account)
+	try:
+		result = account.get_client().send_text(
+			address, text, callback_data=message.name, reply_to=inbound.message_id
+		)
+	except errors.MetaError as e:
+		_record_failure(message, account, e)
+	except ValueError as e:
+		frappe.throw(str(e), BlockedMessage)
+	else:
+		mark_accepted(message.name, result.message_id)
+	frappe.db.commit()
+	message.reload()
+	return message
+
+
+def wait_for_slot(account) -> None:
+	"""A single send takes its slot of the number's rate like a campaign's sends do, waiting as
+	long as the request may (a campaign in full flow leaves a slot every few milliseconds)."""
+	from marketing_engine.dispatch import limiter_for
+
+	limiter_for(account, max_wait=10.0).acquire()
 
 
 def mark_accepted(message_name: str, message_id: str) -> None:

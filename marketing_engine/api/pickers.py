@@ -24,3 +24,20 @@ def templates(doctype: str, txt: str, searchfield: str, start: int, page_len: in
 			"start": start,
 		},
 	)
+
+
+@frappe.whitelist()
+@frappe.validate_and_sanitize_search_inputs
+def usable_templates(doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: dict):
+	"""Approved templates that routing can send: MARKETING ones of a Business account, the other
+	categories of a System account (a drip step may be either)."""
+	return frappe.db.sql(
+		"""select t.name, t.template_name, t.category, t.account
+		from `tabWhatsApp Template` t join `tabWhatsApp Account` a on a.name = t.account
+		where t.status = 'APPROVED' and a.enabled = 1
+			and (t.category = 'MARKETING') = (a.purpose = 'Business')
+			and (t.template_name like %(txt)s or t.name like %(txt)s)
+		order by t.template_name, t.account
+		limit %(page_len)s offset %(start)s""",
+		{"txt": f"%{txt}%", "page_len": page_len, "start": start},
+	)

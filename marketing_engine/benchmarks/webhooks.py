@@ -23,6 +23,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -34,7 +35,14 @@ from marketing_engine.background import plain_redis
 from marketing_engine.benchmarks.dispatch_setup import ensure_channel, fresh_campaign
 from marketing_engine.benchmarks.seed import insert_rows, standard_columns
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
-from marketing_engine.tests.utils import WEBHOOK_PATH, RQWorker, free_port, make_account, sandbox_numbers
+from marketing_engine.tests.utils import (
+	WEBHOOK_PATH,
+	RQWorker,
+	descendants,
+	free_port,
+	make_account,
+	sandbox_numbers,
+)
 from marketing_engine.webhook_events import applier_key, retry_failed
 
 ACCOUNT = "BENCH System"
@@ -155,6 +163,8 @@ def run(
 	ping_file = write_requests(scratch, "ping.txt", [ping_request(site)] * len(webhooks))
 
 	log = open(os.path.join(bench, "logs", "marketing_engine_benchmark_gunicorn.log"), "w")
+	worker_log = os.path.join(bench, "logs", "marketing_engine_benchmark_workers.log")
+	open(worker_log, "w").close()  # this run's jobs only
 	gunicorn = subprocess.Popen(
 		["../env/bin/gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(GUNICORN_WORKERS),
 		 "--threads", str(GUNICORN_THREADS), "-t", "120", "--preload", "frappe.app:application"],
@@ -162,15 +172,21 @@ def run(
 	)  # fmt: skip
 	pool: list[RQWorker] = []
 	try:
-		pool = [RQWorker("short").start() for _ in range(workers)]
+		pool = [ApplierWorker(worker_log).start() for _ in range(workers)]
 		wait_for_ping(port, site, gunicorn, log.name)
 		url = f"http://127.0.0.1:{port}/"
+		cpu = CpuMeter(gunicorn, pool)
+		before_ping = cpu.read()
 		ping = send_once(url, script, ping_file, connections, max_seconds)
+		before_webhooks = cpu.read()
 		started = time.monotonic()
 		accepted = send_once(url, script, webhook_file, connections, max_seconds)
 		accept_seconds = time.monotonic() - started
+		when_answered = cpu.read()
 		applied_when_answered, _ = applied_statuses(campaign)
 		all_read = wait_until_all_read(campaign, messages, started)
+		wait_until_idle(pool)
+		when_all_read = cpu.read()
 	finally:
 		for worker in pool:
 			worker.stop()
@@ -183,6 +199,7 @@ def run(
 		frappe.db.commit()
 
 	statuses = 3 * messages
+	jobs = applier_jobs(worker_log, site)
 	result = {
 		"messages": messages,
 		"webhooks": len(webhooks),
@@ -199,6 +216,15 @@ def run(
 		"seconds_until_all_read": round(all_read["seconds"], 1),
 		# Left Pending with no applier job until the scheduler's next minute.
 		"stranded_events": all_read["stranded"],
+		# Jobs that raised had their events applied by a later job.
+		"applier_jobs": jobs,
+		# CPU milliseconds per request (ping) or per webhook, by process; "other_cores" is what the
+		# rest of the machine (other sites, tests, Redis) used meanwhile, in cores.
+		"cpu": {
+			"ping": CpuMeter.spent(before_ping, before_webhooks, len(webhooks)),
+			"webhooks_while_arriving": CpuMeter.spent(before_webhooks, when_answered, len(webhooks)),
+			"webhooks_until_all_read": CpuMeter.spent(before_webhooks, when_all_read, len(webhooks)),
+		},
 	}
 	if all_read["stalled"]:
 		stalled = all_read["stalled"]
@@ -503,6 +529,43 @@ def pending_events() -> int:
 	return frappe.db.count("WhatsApp Webhook Event", {"account": ACCOUNT, "status": "Pending"})
 
 
+class ApplierWorker(RQWorker):
+	"""A short-queue worker logging to this benchmark's own file: the tests' workers share theirs."""
+
+	def __init__(self, log: str):
+		super().__init__("short")
+		self.log = log
+
+	def start(self) -> "ApplierWorker":
+		self.process = subprocess.Popen(
+			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "worker", "--queue", "short"],
+			cwd=os.path.join(get_bench_path(), "sites"),
+			stdout=open(self.log, "a"),
+			stderr=subprocess.STDOUT,
+			start_new_session=True,  # its own process group: the work horse dies with it
+		)
+		return self
+
+
+def applier_jobs(log: str, site: str) -> dict:
+	"""This site's jobs the workers ran, and how many jobs raised. Each job is a fresh work horse
+	that imports the app again, so many short jobs cost more than a few long ones. The short queue
+	is the bench's: other sites' jobs run on these workers too, and theirs may take ours."""
+	with open(log) as f:
+		lines = f.readlines()
+	return {
+		"ran": sum(f"Job OK ({site}::" in line for line in lines),
+		"raised": sum(line.startswith("Traceback") for line in lines),
+	}
+
+
+def wait_until_idle(pool: list[RQWorker], timeout: float = 15) -> None:
+	"""Until the workers' work horses have exited, so that their CPU time is counted."""
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline and any(descendants(w.process.pid) for w in pool):
+		time.sleep(POLL_SECONDS)
+
+
 def stop(process: subprocess.Popen) -> None:
 	try:
 		os.killpg(process.pid, signal.SIGTERM)
@@ -512,6 +575,81 @@ def stop(process: subprocess.Popen) -> None:
 	except subprocess.TimeoutExpired:
 		os.killpg(process.pid, signal.SIGKILL)
 		process.wait()
+
+
+# CPU
+# ---
+
+
+class CpuMeter:
+	"""CPU seconds used by the run's processes, read from /proc. The machine's two cores run
+	gunicorn, the applier, MariaDB and whatever else is on the machine, so a request rate alone
+	does not say where the time went."""
+
+	def __init__(self, gunicorn: subprocess.Popen, pool: list[RQWorker]):
+		self.gunicorn = gunicorn.pid
+		self.workers = [worker.process.pid for worker in pool]
+		self.mariadb = pid_named("mariadbd")
+		# This process (its polling) and, once each run is over and reaped, wrk. Not its tree:
+		# gunicorn and the workers are its children too.
+		self.harness = os.getpid()
+
+	def read(self) -> dict:
+		return {
+			"at": time.monotonic(),
+			"gunicorn": tree_cpu_seconds(self.gunicorn),
+			"applier": sum(tree_cpu_seconds(pid) for pid in self.workers),
+			"mariadb": tree_cpu_seconds(self.mariadb) if self.mariadb else 0.0,
+			"harness": cpu_seconds(self.harness),
+			"machine": machine_busy_seconds(),
+		}
+
+	@staticmethod
+	def spent(before: dict, after: dict, requests: int) -> dict:
+		used = {
+			key: after[key] - before[key] for key in ("gunicorn", "applier", "mariadb", "harness", "machine")
+		}
+		others = used["machine"] - sum(used[key] for key in ("gunicorn", "applier", "mariadb", "harness"))
+		return {
+			"gunicorn_ms": round(used["gunicorn"] / requests * 1000, 2),
+			"applier_ms": round(used["applier"] / requests * 1000, 2),
+			"mariadb_ms": round(used["mariadb"] / requests * 1000, 2),
+			"other_cores": round(max(others, 0) / (after["at"] - before["at"]), 2),
+		}
+
+
+def tree_cpu_seconds(pid: int) -> float:
+	"""A process's CPU time with its children's, live ones and those it has reaped (RQ's work
+	horses, gunicorn's restarted workers)."""
+	return sum(cpu_seconds(p) for p in [pid, *descendants(pid)])
+
+
+def cpu_seconds(pid: int) -> float:
+	try:
+		with open(f"/proc/{pid}/stat") as f:
+			fields = f.read().rsplit(")", 1)[1].split()
+	except OSError:
+		return 0.0  # exited between listing and reading
+	# utime, stime, cutime, cstime: fields 14-17 of proc(5), counted after the command name
+	return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+	with open("/proc/stat") as f:
+		user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+	return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def pid_named(name: str) -> int | None:
+	for entry in os.listdir("/proc"):
+		if entry.isdigit():
+			try:
+				with open(f"/proc/{entry}/comm") as f:
+					if f.read().strip() == name:
+						return int(entry)
+			except OSError:
+				continue
+	return None
 
 
 # Report
@@ -558,3 +696,19 @@ def print_summary(result: dict) -> None:
 			f"the scheduler's minute; before that the applier ran at "
 			f"{result['applied_until_stranded_per_s']:,.0f} statuses/s"
 		)
+	cpu = result["cpu"]
+	print(
+		"  CPU ms per request: ping: gunicorn {gunicorn_ms}, MariaDB {mariadb_ms}".format(**cpu["ping"])
+		+ "; webhook until all Read: gunicorn {gunicorn_ms}, applier {applier_ms}, MariaDB {mariadb_ms}".format(
+			**cpu["webhooks_until_all_read"]
+		)
+	)
+	print(
+		f"  other processes on the machine used {cpu['ping']['other_cores']} cores during ping, "
+		f"{cpu['webhooks_while_arriving']['other_cores']} while webhooks arrived"
+	)
+	jobs = result["applier_jobs"]
+	print(
+		f"  applier jobs: {jobs['ran']} ran"
+		+ (f", {jobs['raised']} raised (see the workers' log)" if jobs["raised"] else "")
+	)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import requests
 
 from . import errors
-from .templates import MediaHeader, TemplateSpec, build_send_payload
+from .templates import MediaHeader, TemplateSpec, build_send_payload, build_text_payload
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v23.0"
@@ -75,6 +75,14 @@ class CloudAPIClient:
 		"""Send one template message to a phone number or a BSUID. ``callback_data`` comes back on
 		every status webhook for it, which is how a send whose answer was lost is matched up later."""
 		return self.send_payload(build_send_payload(spec, to, values, header, callback_data))
+
+	def send_text(
+		self, to: str, text: str, *, callback_data: str | None = None, reply_to: str | None = None
+	) -> SendResult:
+		"""Send a free-form text to a phone number or a BSUID, answering the message ``reply_to``
+		(a wamid) when given. Meta takes it only inside the user's 24-hour customer service window
+		(:mod:`.window`) and refuses it otherwise with 131047, raised as a RecipientError."""
+		return self.send_payload(build_text_payload(to, text, callback_data=callback_data, reply_to=reply_to))
 
 	def send_payload(self, payload: dict) -> SendResult:
 		body = self._request("POST", f"{self.phone_number_id}/messages", json=payload)

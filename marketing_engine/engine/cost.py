@@ -4,7 +4,9 @@ Since 1 July 2025 Meta charges per delivered template message (per-message prici
 set by the template's category and the market of the recipient's number. Markets are single
 countries (India, Brazil, ...) or regions ("Rest of Asia Pacific", ...) plus a catch-all,
 "Other", for every country Meta does not list. A rate card lists them; this module prices a
-campaign's recipients against one, and ships the figures of Meta's published card.
+campaign's recipients against one, and ships the figures of Meta's published cards. Meta prints
+one card per billing currency: a WABA billed in rupees pays the INR card's prices, which are not
+the USD card's converted at the day's exchange rate.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 CATCH_ALL_MARKET = "Other"
 _PAISA = Decimal("0.01")
+_CARD_PRECISION = Decimal("0.0001")  # Meta prints its cards to four decimals
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -176,11 +179,9 @@ def _category(category: str) -> str:
 	return normalised
 
 
-# Meta's published card. Meta prints a card per billing currency; the INR card's figures for
-# markets other than India were not found, so this is the USD card, converted at the rate below.
-# A WABA billed in INR pays Meta's INR card instead (India: ₹0.8631 marketing, ₹0.1150 utility and
-# authentication from 1 January 2026), where this card gives ₹1.08 and ₹0.13; edit the card, or
-# add an INR card, when the account is billed in INR.
+# Meta's published USD card, converted to rupees at the rate below for estimates. A WABA billed in
+# INR pays Meta's INR card instead (India: ₹0.8631 marketing, ₹0.1150 utility and authentication
+# from 1 January 2026, where this card gives ₹1.08 and ₹0.13): see published_rate_cards().
 PUBLISHED_EFFECTIVE_FROM = date(2026, 1, 1)
 PUBLISHED_CURRENCY = "USD"
 PUBLISHED_CONVERSION_TO_INR = Decimal("91.49")
@@ -272,3 +273,102 @@ def published_rates() -> list[MarketRate]:
 		)
 		for market, countries, marketing, utility, authentication in _PUBLISHED_USD
 	]
+
+
+# Meta's INR card, for a WABA billed in rupees. Only India's figures were found; every other market
+# is the USD card converted at PUBLISHED_CONVERSION_TO_INR (see PUBLISHED_INR_SOURCE).
+PUBLISHED_INR_EFFECTIVE_FROM = date(2026, 1, 1)
+_PUBLISHED_INR = (
+	# market, countries, marketing, utility, authentication
+	("India", "IN", "0.8631", "0.1150", "0.1150"),
+)
+PUBLISHED_INR_SOURCE = """\
+Meta, "Pricing on the WhatsApp Business Platform", INR rate card effective 2026-01-01 \
+(https://developers.facebook.com/docs/whatsapp/pricing, where Meta offers its card in each billing \
+currency), per-message list rates before volume tiers.
+India: marketing INR 0.8631 (up from 0.7846), utility INR 0.1150, authentication INR 0.1150 \
+(authentication-international INR 2.30, not modelled), as quoted from Meta's INR card by \
+whats91.com/pricing (Meta's India rates, effective 2026-01-01, INR billing), \
+richautomate.in (blog: Meta raised India's marketing rate 10% on 2026-01-01) and \
+digitaltechbyte.com (India rupee billing from 2026-01-01).
+Every other market: Meta's INR figures effective 2026-01-01 were not found, so they are the USD \
+card (see the USD card's source) converted at USD 1 = INR 91.49 and rounded to four decimals. \
+The INR figures found for other markets were older cards (emovur.com's copy, with India marketing \
+at INR 0.7846 and authentication priced apart from utility) or later ones (the 2026-10-01 cards in \
+huggingface.co/datasets/tobachat/whatsapp-api-rates), so they were not used. Those older INR cards \
+priced foreign markets near INR 73 per US dollar (Argentina marketing INR 4.5293 against \
+USD 0.0618), so the converted figures here probably overstate what an INR-billed WABA pays for \
+numbers outside India: replace them with Meta's INR card when you have it."""
+
+
+@dataclass
+class PublishedCard:
+	"""One of Meta's rate cards as shipped here, in its billing currency."""
+
+	currency: str
+	effective_from: date
+	conversion_to_inr: Decimal  # rupees per unit of ``currency``: 1 for the INR card
+	source: str
+	rates: list[MarketRate]
+	converted_markets: tuple[str, ...] = ()  # markets priced from another currency's card
+
+
+def published_inr_rates() -> list[MarketRate]:
+	"""Meta's INR card (see PUBLISHED_INR_SOURCE): India as Meta prints it, every other market of
+	the USD card converted to rupees."""
+	own = {
+		market: MarketRate(
+			market=market,
+			countries=parse_countries(countries),
+			marketing=Decimal(marketing),
+			utility=Decimal(utility),
+			authentication=Decimal(authentication),
+		)
+		for market, countries, marketing, utility, authentication in _PUBLISHED_INR
+	}
+	return [
+		own.get(rate.market) or _converted(rate, PUBLISHED_CONVERSION_TO_INR) for rate in published_rates()
+	]
+
+
+def published_rate_cards() -> list[PublishedCard]:
+	"""Every card shipped here, USD first: pick the one in the WABA's billing currency."""
+	inr_markets = {row[0] for row in _PUBLISHED_INR}
+	return [
+		PublishedCard(
+			currency=PUBLISHED_CURRENCY,
+			effective_from=PUBLISHED_EFFECTIVE_FROM,
+			conversion_to_inr=PUBLISHED_CONVERSION_TO_INR,
+			source=PUBLISHED_SOURCE,
+			rates=published_rates(),
+		),
+		PublishedCard(
+			currency="INR",
+			effective_from=PUBLISHED_INR_EFFECTIVE_FROM,
+			conversion_to_inr=Decimal(1),
+			source=PUBLISHED_INR_SOURCE,
+			rates=published_inr_rates(),
+			converted_markets=tuple(
+				rate.market for rate in published_rates() if rate.market not in inr_markets
+			),
+		),
+	]
+
+
+def published_card(currency: str) -> PublishedCard | None:
+	"""The shipped card in ``currency`` (any letter case), or None."""
+	wanted = (currency or "").strip().upper()
+	return next((card for card in published_rate_cards() if card.currency == wanted), None)
+
+
+def _converted(rate: MarketRate, conversion: Decimal) -> MarketRate:
+	def convert(price: Decimal) -> Decimal:
+		return (price * conversion).quantize(_CARD_PRECISION, rounding=ROUND_HALF_UP)
+
+	return MarketRate(
+		market=rate.market,
+		countries=rate.countries,
+		marketing=convert(rate.marketing),
+		utility=convert(rate.utility),
+		authentication=convert(rate.authentication),
+	)

@@ -7,7 +7,11 @@ It answers the calls the app makes, in Meta's documented request and response sh
   them) and answers with a ``wamid``; then delivers signed status webhooks (sent -> delivered ->
   read, or sent -> failed with a chosen error) to the number's webhook URL, echoing
   ``biz_opaque_callback_data``. A send goes to a phone number (``to``) or to a business-scoped user
-  ID (``recipient``, "Business-scoped user IDs"); ``to`` wins when both are given;
+  ID (``recipient``, "Business-scoped user IDs"); ``to`` wins when both are given. Free-form
+  messages (``text`` and every other non-template type) are accepted only inside the user's
+  24-hour customer service window with that number, opened by the user's last message (see
+  :meth:`GraphAPISimulator.set_last_inbound`), else refused with 131047; their status webhooks are
+  priced as free service messages;
 - ``GET /<version>/<WABA_ID>/message_templates``: filtered, paged with opaque cursors and ``next``,
   with each template's ``example`` values, ``quality_score`` and, when asked, a ``summary``;
   ``POST /<version>/<PHONE_NUMBER_ID>/media``, ``GET /<version>/<PHONE_NUMBER_ID>?fields=...``;
@@ -42,6 +46,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -49,8 +54,9 @@ import phonenumbers
 import requests
 
 from .identity import is_bsuid
-from .templates import Button, TemplateSpec
+from .templates import TEXT_MAX_LENGTH, Button, TemplateSpec
 from .webhook import SIGNATURE_HEADER, USER_CHANGED_NUMBER, USER_CHANGED_USER_ID, sign
+from .window import service_window_open
 
 PAIR_RATE_WINDOW = 6.0  # seconds
 PAIR_RATE_BURST = 45  # messages to one user inside the window before 131056
@@ -103,16 +109,18 @@ class SentMessage:
 	message_id: str
 	phone_number_id: str
 	to: str | None  # None for a send to a BSUID
-	template: str
-	language: str
+	template: str | None  # None for a free-form message
+	language: str | None
 	payload: dict
 	callback_data: str | None
 	at: float = field(default_factory=time.time)
 	recipient: str | None = None  # the BSUID of a send by ``recipient``
 	user_id: str | None = None  # the BSUID of the user it went to, however it was addressed
+	message_type: str = "template"  # Meta's ``type``: template, text, image, ...
+	text: str | None = None  # the body of a text message
 
 
-@dataclass
+@dataclass(eq=False)  # one person, however their fields change: hashed by identity
 class SimUser:
 	"""A WhatsApp user. A username user does not share ``wa_id`` (which may be unknown, None):
 	their webhooks carry only BSUID fields and the username."""
@@ -244,6 +252,8 @@ class GraphAPISimulator:
 		self._users_by_phone: dict[str, SimUser] = {}
 		self._users_by_username: dict[str, SimUser] = {}
 		self._users_by_bsuid: dict[str, tuple[str, SimUser]] = {}  # BSUID -> (WABA, user)
+		# When each user last wrote to each number: opens that number's customer service window.
+		self._last_inbound: dict[tuple[str, SimUser], datetime] = {}
 		self._windows: dict[str, collections.deque] = collections.defaultdict(collections.deque)
 		self._pairs: dict[tuple[str, str], collections.deque] = collections.defaultdict(collections.deque)
 		self._deliveries: queue.PriorityQueue = queue.PriorityQueue()
@@ -391,6 +401,31 @@ class GraphAPISimulator:
 	def _first_waba(self) -> str:
 		return next(iter(self.numbers.values())).waba_id
 
+	# -- the customer service window -------------------------------------------------------
+	def last_inbound_at(self, phone_number_id: str, user: str) -> datetime | None:
+		"""When ``user`` (phone, username or BSUID) last wrote to the number, in UTC; None if never."""
+		number = self.numbers[phone_number_id]
+		person = self._resolve_user(number.waba_id, user)
+		with self._lock:
+			return self._last_inbound.get((phone_number_id, person))
+
+	def set_last_inbound(self, phone_number_id: str, user: str, when: datetime | None) -> None:
+		"""Pretend ``user`` last wrote to the number at ``when`` (aware, or naive UTC), or never
+		(None): lets a test age or close the customer service window without waiting a day."""
+		number = self.numbers[phone_number_id]
+		person = self._resolve_user(number.waba_id, user)
+		with self._lock:
+			if when is None:
+				self._last_inbound.pop((phone_number_id, person), None)
+			else:
+				aware = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+				self._last_inbound[(phone_number_id, person)] = aware
+
+	def _window_open(self, phone_number_id: str, user: SimUser | None) -> bool:
+		with self._lock:
+			last = self._last_inbound.get((phone_number_id, user)) if user else None
+		return service_window_open(last, datetime.now(timezone.utc))
+
 	# -- things a user does ----------------------------------------------------------------
 	def user_sends_text(
 		self, phone_number_id: str, user: str, text: str, context_id: str | None = None
@@ -494,11 +529,14 @@ class GraphAPISimulator:
 		user = self._resolve_user(number.waba_id, who)
 		contact = self._contact(number.waba_id, user)
 		message_id = _wamid()
+		received = datetime.now(timezone.utc)
+		with self._lock:
+			self._last_inbound[(phone_number_id, user)] = received
 		message = {
 			**({"from": contact["wa_id"]} if "wa_id" in contact else {}),
 			"from_user_id": contact["user_id"],
 			"id": message_id,
-			"timestamp": str(int(time.time())),
+			"timestamp": str(int(received.timestamp())),
 			**message,
 		}
 		if context_id:
@@ -663,8 +701,19 @@ class GraphAPISimulator:
 				)
 		else:
 			return _error(400, 100, "Invalid parameter", details="Parameter 'to' or 'recipient' is required")
-		if body.get("type") != "template" or not isinstance(body.get("template"), dict):
-			# Free-form messages are only allowed inside the 24 hour customer service window.
+		message_type = str(body.get("type") or "text")  # Meta's default type is text
+		if message_type == "template" and not isinstance(body.get("template"), dict):
+			return _error(400, 100, "Invalid parameter", details="Parameter 'template' is required")
+		problem = self._check_free_form(body, message_type) if message_type != "template" else None
+		if problem:
+			return problem
+		if to:
+			user: SimUser | None = self._user_for_phone(to)
+		else:
+			with self._users_lock:
+				known = self._users_by_bsuid.get(recipient)
+			user = known[1] if known and known[0] == number.waba_id else None
+		if message_type != "template" and not self._window_open(phone_number_id, user):
 			return _error(
 				400,
 				131047,
@@ -678,14 +727,10 @@ class GraphAPISimulator:
 			)
 		if not self._take_pair_slot(phone_number_id, to or recipient):
 			return _error(400, 131056, "(Business Account, Consumer Account) pair rate limit hit")
-		problem = self._check_template(number.waba_id, body["template"], to_bsuid=recipient is not None)
-		if problem:
-			return problem
-		if to:
-			user: SimUser | None = self._user_for_phone(to)
-		else:
-			known = self._users_by_bsuid.get(recipient)
-			user = known[1] if known and known[0] == number.waba_id else None
+		if message_type == "template":
+			problem = self._check_template(number.waba_id, body["template"], to_bsuid=recipient is not None)
+			if problem:
+				return problem
 		user_id = self._bsuid(number.waba_id, user) if user else recipient
 		outcome = self.outcomes.get(to or recipient) or self.outcomes.get(user_id)
 		if outcome is None and user and user.wa_id:
@@ -697,22 +742,25 @@ class GraphAPISimulator:
 			return _error(400, outcome.code, outcome.title)
 		message_id = _wamid()
 		callback_data = body.get("biz_opaque_callback_data")
-		template_name = body["template"].get("name")
+		template = body.get("template") if message_type == "template" else None
 		with self._lock:
 			self.sent.append(
 				SentMessage(
 					message_id,
 					phone_number_id,
 					to,
-					template_name,
-					(body["template"].get("language") or {}).get("code"),
+					template.get("name") if template else None,
+					(template.get("language") or {}).get("code") if template else None,
 					body,
 					callback_data,
 					recipient=recipient,
 					user_id=user_id,
+					message_type=message_type,
+					text=body["text"]["body"] if message_type == "text" else None,
 				)
 			)
-		self._schedule_statuses(number, message_id, user, user_id, to, callback_data, outcome, template_name)
+		pricing = self._pricing(number.waba_id, template)
+		self._schedule_statuses(number, message_id, user, user_id, to, callback_data, outcome, pricing)
 		contact = {"input": body.get("to"), "wa_id": to} if to else {"input": recipient, "user_id": recipient}
 		return 200, {
 			"messaging_product": "whatsapp",
@@ -918,6 +966,41 @@ class GraphAPISimulator:
 			)
 		return None
 
+	@staticmethod
+	def _check_free_form(body: dict, message_type: str) -> tuple[int, dict] | None:
+		"""A free-form message names its content under its type: ``"text": {"body": ...}``,
+		``"image": {...}``; a text body has at most 4096 characters, as Meta enforces."""
+		content = body.get(message_type)
+		if not isinstance(content, dict) or not content:
+			return _error(400, 100, "Invalid parameter", details=f"Parameter '{message_type}' is required")
+		if message_type != "text":
+			return None
+		text = content.get("body")
+		if not isinstance(text, str) or not text.strip():
+			return _error(400, 100, "Invalid parameter", details="Param text['body'] is required")
+		if len(text) > TEXT_MAX_LENGTH:
+			return _error(
+				400,
+				100,
+				"Invalid parameter",
+				details=f"Param text['body'] must be at most {TEXT_MAX_LENGTH} characters long.",
+			)
+		return None
+
+	def _pricing(self, waba_id: str, template: dict | None) -> dict:
+		"""The ``pricing`` of a message's status webhooks: templates are billed by their category;
+		free-form messages, which only go out inside a customer service window, are free."""
+		if template is None:
+			return {
+				"billable": False,
+				"pricing_model": "PMP",
+				"category": "service",
+				"type": "free_customer_service",
+			}
+		spec = next((t for t in self.templates.get(waba_id, []) if t.name == template.get("name")), None)
+		category = (spec.category if spec else "UTILITY").lower()
+		return {"billable": True, "pricing_model": "PMP", "category": category, "type": "regular"}
+
 	def _take_slot(self, phone_number_id: str, rate: int) -> bool:
 		now = time.monotonic()
 		with self._lock:
@@ -949,13 +1032,11 @@ class GraphAPISimulator:
 		to: str | None,
 		callback_data: str | None,
 		outcome: Outcome | None,
-		template_name: str,
+		pricing: dict,
 	) -> None:
 		"""sent -> delivered -> read, or sent -> failed. The phone is in ``recipient_id`` and the
 		contact's ``wa_id`` when the send used it or the user shares it; the BSUID always, except
 		on a failed send to a phone; ``username`` on delivered and read; failed has no contacts."""
-		spec = next((t for t in self.templates.get(number.waba_id, []) if t.name == template_name), None)
-		category = (spec.category if spec else "UTILITY").lower()
 		phone = to or (user.wa_id if user and user.phone_shared else None)
 		steps: list[tuple[str, dict]] = [("sent", {})]
 		if outcome:
@@ -987,12 +1068,7 @@ class GraphAPISimulator:
 				entry["recipient_user_id"] = user_id
 			entry.update(extra)
 			if not failed:
-				entry["pricing"] = {
-					"billable": True,
-					"pricing_model": "PMP",
-					"category": category,
-					"type": "regular",
-				}
+				entry["pricing"] = dict(pricing)
 			if callback_data:
 				entry["biz_opaque_callback_data"] = callback_data
 			value: dict = {"messaging_product": "whatsapp", "metadata": self._metadata(number)}

@@ -22,12 +22,19 @@ VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MEDIA_HEADER_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
 HEADER_FORMATS = ("NONE", "TEXT", *MEDIA_HEADER_FORMATS, "LOCATION")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+# Meta's limit on the body of a text message ("Text messages": body, "Maximum 4096 characters").
+TEXT_MAX_LENGTH = 4096
+_URL_IN_TEXT = re.compile(r"https?://", re.IGNORECASE)
 # Meta rejects text parameters with new lines, tabs or more than four consecutive spaces.
 _PARAM_WHITESPACE = re.compile(r"[\t\r\n]+|\s{5,}")
 
 
 class TemplateVariableError(ValueError):
 	"""A send that would fail at Meta because of its variables; says which and why."""
+
+
+class TextMessageError(ValueError):
+	"""A free-form text that Meta would refuse: empty, or longer than it takes."""
 
 
 def variables_in(text: str | None) -> list[str]:
@@ -311,16 +318,52 @@ def build_send_payload(
 				"parameters": [{"type": "text", "text": cleaned[button.url_variable]}],
 			}
 		)
-	payload: dict = {
-		"messaging_product": "whatsapp",
-		"recipient_type": "individual",
-		**({"recipient": to} if to_bsuid else {"to": to.lstrip("+")}),
-		"type": "template",
-		"template": {"name": spec.name, "language": {"code": spec.language}, "components": components},
-	}
+	payload = _message_envelope(to, "template")
+	payload["template"] = {"name": spec.name, "language": {"code": spec.language}, "components": components}
 	if callback_data:
 		payload["biz_opaque_callback_data"] = callback_data
 	return payload
+
+
+def build_text_payload(
+	to: str,
+	text: str,
+	*,
+	callback_data: str | None = None,
+	reply_to: str | None = None,
+	preview_url: bool | None = None,
+) -> dict:
+	"""The JSON body of ``POST /<PHONE_NUMBER_ID>/messages`` for a free-form text message.
+
+	Meta delivers these only inside the 24-hour customer service window (see :mod:`.window`).
+	``reply_to`` is the wamid of the message answered (shown quoted above the reply);
+	``preview_url`` defaults to whether the text holds an http(s) link."""
+	if not isinstance(text, str) or not text.strip():
+		raise TextMessageError("The message is empty: write something to send")
+	if len(text) > TEXT_MAX_LENGTH:
+		raise TextMessageError(
+			f"The message has {len(text)} characters; WhatsApp takes at most {TEXT_MAX_LENGTH}"
+		)
+	if preview_url is None:
+		preview_url = bool(_URL_IN_TEXT.search(text))
+	payload = _message_envelope(to, "text")
+	payload["text"] = {"preview_url": preview_url, "body": text}
+	if reply_to:
+		payload["context"] = {"message_id": reply_to}
+	if callback_data:
+		payload["biz_opaque_callback_data"] = callback_data
+	return payload
+
+
+def _message_envelope(to: str, message_type: str) -> dict:
+	"""What every send starts with; a BSUID goes in Meta's ``recipient`` instead of ``to``."""
+	address = {"recipient": to} if is_bsuid(to) else {"to": to.lstrip("+")}
+	return {
+		"messaging_product": "whatsapp",
+		"recipient_type": "individual",
+		**address,
+		"type": message_type,
+	}
 
 
 def normalize_keyword(text: str | None) -> str:

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -5,10 +6,14 @@ import pytest
 from marketing_engine.engine.cost import (
 	CATCH_ALL_MARKET,
 	PUBLISHED_CONVERSION_TO_INR,
+	PUBLISHED_SOURCE,
 	MarketRate,
 	estimate,
 	market_for,
 	parse_countries,
+	published_card,
+	published_inr_rates,
+	published_rate_cards,
 	published_rates,
 	rate_card_problems,
 )
@@ -167,3 +172,52 @@ def test_the_published_card_prices_an_indian_campaign_in_rupees():
 		("India", Decimal("1079.58")),  # 1000 x USD 0.0118 x 91.49
 		("United Arab Emirates", Decimal("45.65")),  # 10 x USD 0.0499 x 91.49
 	]
+
+
+def test_published_cards_are_one_per_billing_currency():
+	usd, inr = published_rate_cards()
+	assert (usd.currency, inr.currency) == ("USD", "INR")
+	assert usd.rates == published_rates() and usd.source == PUBLISHED_SOURCE
+	assert usd.conversion_to_inr == PUBLISHED_CONVERSION_TO_INR and inr.conversion_to_inr == 1
+	assert usd.effective_from == inr.effective_from == date(2026, 1, 1)
+	assert usd.converted_markets == ()
+	for card in (usd, inr):
+		assert rate_card_problems(card.rates) == []
+		assert sum(rate.is_catch_all for rate in card.rates) == 1
+		assert "http" in card.source
+	assert published_card("inr") is not None and published_card("inr").currency == "INR"
+	assert published_card("EUR") is None
+
+
+def test_the_inr_card_prices_india_at_metas_rupee_rates():
+	india = market_for("IN", published_inr_rates())
+	assert (india.marketing, india.utility, india.authentication) == (
+		Decimal("0.8631"),
+		Decimal("0.1150"),
+		Decimal("0.1150"),
+	)
+	result = estimate({"IN": 1000}, "MARKETING", published_inr_rates())
+	assert result.total == Decimal("863.10")  # the USD card converted gives 1079.58
+	assert estimate({"IN": 1000}, "UTILITY", published_inr_rates()).total == Decimal("115.00")
+
+
+def test_the_inr_card_falls_back_to_the_usd_card_converted_for_other_markets():
+	(_, inr) = published_rate_cards()
+	assert "India" not in inr.converted_markets
+	assert set(inr.converted_markets) == {rate.market for rate in published_rates()} - {"India"}
+	assert "converted" in inr.source and "91.49" in inr.source
+	uae = market_for("AE", inr.rates)
+	assert uae.marketing == Decimal("4.5654")  # USD 0.0499 x 91.49 = 4.565351, to four decimals
+	assert market_for("NP", inr.rates).market == "Rest of Asia Pacific"
+	assert market_for("KR", inr.rates).market == CATCH_ALL_MARKET
+	result = estimate({"IN": 1000, "AE": 10}, "MARKETING", inr.rates, currency=inr.currency)
+	assert [(line.market, line.amount) for line in result.lines] == [
+		("India", Decimal("863.10")),
+		("United Arab Emirates", Decimal("45.65")),  # as the USD card converted prices it
+	]
+
+
+def test_published_cards_are_fresh_copies():
+	first, _ = published_rate_cards()
+	first.rates[0].marketing = Decimal("99")
+	assert published_rate_cards()[0].rates[0].marketing != Decimal("99")

@@ -6,9 +6,55 @@
 		refresh(frm) {
 			if (frm.is_new()) return;
 			marketing_engine_consent_panel(frm);
+			if (doctype === "Customer") marketing_engine_drip_buttons(frm);
 		},
 	});
 });
+
+function marketing_engine_drip_buttons(frm) {
+	const group = __("Drip Sequences");
+	frm.add_custom_button(
+		__("Enroll"),
+		() =>
+			frappe.prompt(
+				[
+					{
+						fieldname: "sequence",
+						fieldtype: "Link",
+						options: "Drip Sequence",
+						label: __("Sequence"),
+						reqd: 1,
+						get_query: () => ({ filters: { enabled: 1 } }),
+					},
+				],
+				({ sequence }) =>
+					frappe
+						.call({
+							method: "marketing_engine.api.drips.enroll",
+							args: { customer: frm.doc.name, sequence },
+							freeze: true,
+						})
+						.then(() => frappe.show_alert({ message: __("Enrolled in {0}", [sequence]), indicator: "green" })),
+				__("Enroll {0} in a drip sequence", [frm.doc.customer_name])
+			),
+		group
+	);
+	frm.add_custom_button(
+		__("Unenroll"),
+		() =>
+			frappe.confirm(__("Stop every active drip sequence of {0}?", [frm.doc.customer_name]), () =>
+				frappe
+					.call({ method: "marketing_engine.api.drips.unenroll", args: { customer: frm.doc.name } })
+					.then(({ message }) => frappe.show_alert({ message: __("{0} sequences stopped", [message]) }))
+			),
+		group
+	);
+	frm.add_custom_button(
+		__("Enrollments"),
+		() => frappe.set_route("List", "Drip Enrollment", { contact_doctype: "Customer", contact_name: frm.doc.name }),
+		group
+	);
+}
 
 function marketing_engine_consent_panel(frm) {
 	frappe

@@ -33,11 +33,13 @@ class MarketingSettings(Document):
 
 		booking_confirmation_template: DF.Link | None
 		booking_confirmation_variables: DF.Table[WhatsAppTemplateVariable]
+		campaign_reply_user: DF.Link | None
 		default_business_account: DF.Link | None
 		default_country: DF.Link
 		default_system_account: DF.Link | None
 		frequency_cap_days: DF.Int
 		frequency_cap_messages: DF.Int
+		hand_over_campaign_replies: DF.Check
 		opt_in_policy: DF.Literal["Recorded opt-in only", "Recorded opt-in or START reply"]
 		opt_out_button_texts: DF.SmallText | None
 		quiet_hours_enabled: DF.Check

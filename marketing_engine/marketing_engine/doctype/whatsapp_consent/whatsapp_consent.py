@@ -196,6 +196,10 @@ def _apply(
 	at = get_datetime(at)
 	_take_decision(consent, event, at, source, detail, actor)
 	consent.save(ignore_permissions=True)
+	if consent.status == "Opted Out":
+		from marketing_engine.drips import on_opt_out
+
+		on_opt_out(consent)  # every opt-out path stops the person's sequences at once
 	frappe.get_doc(
 		{
 			"doctype": "WhatsApp Consent Log",

@@ -25,10 +25,15 @@ class WhatsAppMessage(Document):
 		contact_name: DF.DynamicLink | None
 		delivered_at: DF.Datetime | None
 		direction: DF.Literal["Outbound", "Inbound"]
+		drip_enrollment: DF.Link | None
+		drip_sequence: DF.Link | None
+		drip_step: DF.Int
 		error_code: DF.Int
 		error_detail: DF.SmallText | None
 		error_title: DF.Data | None
 		failed_at: DF.Datetime | None
+		handled: DF.Check
+		handled_by: DF.Link | None
 		message_id: DF.Data | None
 		message_type: DF.Data | None
 		next_attempt_at: DF.Datetime | None
@@ -43,6 +48,7 @@ class WhatsAppMessage(Document):
 		replied_at: DF.Datetime | None
 		reply_to: DF.Link | None
 		reply_to_message_id: DF.Data | None
+		send_parameters: DF.Code | None
 		sent_at: DF.Datetime | None
 		status: DF.Literal[
 			"Pending", "Queued", "Accepted", "Sent", "Delivered", "Read", "Failed", "Skipped", "Received"

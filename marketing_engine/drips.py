@@ -1,0 +1,624 @@
+"""Drip sequences: who is enrolled when, each step turned into a message when it falls due, and
+what stops a sequence (a reply, an opt-out, a booking, the trigger no longer holding).
+
+How it runs:
+
+- **Enrolment** is one Drip Enrollment per sequence and triggering document (or person and year
+  for birthdays), kept unique by ``enrollment_key``: re-saving a project, two scheduler ticks or
+  two workers never enrol anyone twice. Project completion enrols from the Project's own save;
+  birthdays and date fields once a day; stalled inquiries from the window of leads that became
+  "unchanged for N days" since the last pass, so a pass costs what is due, not what exists.
+- **Due steps** are found by an indexed query on (status, next_run_at). Each becomes a WhatsApp
+  Message row (Pending, with its values) in the same transaction that moves the enrollment on,
+  so a crash never loses or repeats a step; a unique (enrollment, step) key makes sure of it.
+- **Sending** is the campaigns' send path (``dispatch.run_drips``): routing, consent at send time,
+  quiet hours, the shared rate limiter, crash-safe claims and the one webhook path.
+- **A reply stops everything** for the person and hands over to a person (``on_reply``).
+"""
+
+import json
+from datetime import timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import add_days, get_datetime, getdate, now_datetime
+
+from marketing_engine.audience import build_audience, display_name
+from marketing_engine.engine import drip
+from marketing_engine.engine.identity import is_bsuid
+from marketing_engine.engine.templates import MediaHeader, render
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
+
+BATCH = 500
+STOP_REASONS = (
+	"Replied",
+	"Opted Out",
+	"Booked",
+	"Left Trigger Condition",
+	"Template Unusable",
+	"Cannot Be Messaged",
+	"Manual",
+)
+# Where each trigger finds its person, by document type.
+PERSON_FIELDS = {
+	"Customer": "name",
+	"Lead": "name",
+	"Contact": "name",
+	"Project": "customer",
+	"Sales Order": "customer",
+	"Sales Invoice": "customer",
+	"Quotation": "party_name",
+	"Opportunity": "party_name",
+}
+
+
+# -- the scheduler's pass ----------------------------------------------------------------------
+def tick(now=None) -> dict:
+	"""Every minute: enrol what triggered, turn due steps into messages, start the sending job."""
+	from marketing_engine.dispatch import DripSource, enqueue_drip_job, next_retry_in
+
+	now = get_datetime(now) if now else now_datetime()  # a child process passes it as text
+	enrolled = 0
+	for sequence in active_sequences():
+		enrolled += sweep(sequence, now)
+	created = make_due_messages(now)
+	if created or next_retry_in(DripSource()) is not None:
+		enqueue_drip_job()
+	frappe.db.commit()
+	return {"enrolled": enrolled, "messages": created}
+
+
+def active_sequences() -> list:
+	return frappe.get_all(
+		"Drip Sequence",
+		filters={"enabled": 1, "status": "Active"},
+		fields=[
+			"name",
+			"trigger",
+			"birthday_of",
+			"lead_statuses",
+			"include_opportunities",
+			"stalled_days",
+			"reference_doctype",
+			"date_field",
+			"person_field",
+			"offset_days",
+			"condition",
+			"last_swept_until",
+		],
+	)
+
+
+def sweep(sequence, now) -> int:
+	"""Enrol what this sequence's trigger says is due since its last pass."""
+	if sequence.trigger == "Birthday":
+		if sequence.last_swept_until and getdate(sequence.last_swept_until) >= now.date():
+			return 0  # once a day
+		people = birthdays_today(sequence.birthday_of, now.date())
+		count = enrol_all(sequence, people, now, key=lambda p: f"{p[0]}|{p[1]}|{now.year}")
+		mark_swept(sequence.name, now)
+		return count
+	if sequence.trigger == "Inquiry Stalled":
+		after, until = drip.stalled_window(sequence.last_swept_until, now, sequence.stalled_days or 0)
+		statuses = lead_statuses(sequence)
+		# The trigger fires when the inquiry has been unchanged for the days asked: modified + days.
+		stalled = timedelta(days=sequence.stalled_days or 0)
+		people = [
+			("Lead", name, "Lead", name, modified + stalled)
+			for name, modified in frappe.db.sql(
+				"""select name, modified from `tabLead`
+				where modified > %s and modified <= %s and status in %s""",
+				(after, until, statuses),
+			)
+		]
+		if sequence.include_opportunities:
+			people += [
+				(kind, party, "Opportunity", name, modified + stalled)
+				for name, kind, party, modified in frappe.db.sql(
+					"""select name, opportunity_from, party_name, modified from `tabOpportunity`
+					where modified > %s and modified <= %s and status = 'Open'""",
+					(after, until),
+				)
+			]
+		count = enrol_all(sequence, people, now, key=lambda p: f"{p[2]}|{p[3]}")
+		mark_swept(sequence.name, until)
+		return count
+	if sequence.trigger == "Date Field":
+		after, until = drip.date_window(
+			getdate(sequence.last_swept_until) if sequence.last_swept_until else None,
+			now.date(),
+			sequence.offset_days or 0,
+		)
+		if after >= until:
+			return 0  # this day's dates were looked at already
+		count = enrol_all(
+			sequence, dated_documents(sequence, after, until), now, key=lambda p: f"{p[2]}|{p[3]}"
+		)
+		mark_swept(sequence.name, until)
+		return count
+	return 0  # Project Completed enrols from the Project's save
+
+
+def mark_swept(sequence: str, until) -> None:
+	frappe.db.set_value("Drip Sequence", sequence, "last_swept_until", until, update_modified=False)
+
+
+def birthdays_today(birthday_of: str, today) -> list[tuple]:
+	"""(person type, person, trigger type, trigger document) of everyone whose birthday is today
+	(29 February birthdays on 28 February in other years)."""
+	days = drip.birthdays_on(today)
+	doctypes = {"Customers": ["Customer"], "Contacts": ["Contact"]}.get(birthday_of, ["Customer", "Contact"])
+	people = []
+	for doctype in doctypes:
+		condition = " or ".join(f"(month(birthday) = {int(m)} and day(birthday) = {int(d)})" for m, d in days)
+		disabled = " and disabled = 0" if doctype == "Customer" else ""
+		people += [
+			(doctype, name, doctype, name)
+			for name in frappe.db.sql(
+				f"select name from `tab{doctype}` where birthday is not null and ({condition}){disabled}",
+				pluck=True,
+			)
+		]
+	return people
+
+
+def dated_documents(sequence, after, until) -> list[tuple]:
+	"""Documents of the sequence's type whose date is in (after, until] (the dates that fell due,
+	the offset counted), that meet its condition."""
+	doctype = sequence.reference_doctype
+	meta = frappe.get_meta(doctype)
+	if not meta.has_field(sequence.date_field):
+		frappe.throw(_("{0} has no field {1}").format(doctype, sequence.date_field))
+	person_field = sequence.person_field or PERSON_FIELDS.get(doctype)
+	filters = {sequence.date_field: ("between", (add_days(after, 1), until))}
+	if meta.is_submittable:
+		filters["docstatus"] = 1
+	found = []
+	for name in frappe.get_all(doctype, filters=filters, pluck="name"):
+		doc = frappe.get_doc(doctype, name)
+		if sequence.condition and not frappe.safe_eval(sequence.condition, None, condition_names(doc)):
+			continue
+		person = doc.get(person_field) if person_field != "name" else doc.name
+		kind = person_doctype(doc, person_field)
+		if person and kind:
+			found.append((kind, person, doctype, name))
+	return found
+
+
+def condition_names(doc) -> dict:
+	"""What a sequence's condition may use: the document, and the few builtins a condition over
+	its rows needs (``any(item.item_group == "Maternity" for item in doc.items)``)."""
+	return {"doc": doc, "any": any, "all": all, "len": len}
+
+
+def person_doctype(doc, person_field: str) -> str | None:
+	if person_field == "name":
+		return doc.doctype if doc.doctype in ("Customer", "Lead", "Contact") else None
+	if doc.doctype in ("Quotation", "Opportunity"):
+		return doc.get("quotation_to") or doc.get("opportunity_from")
+	df = doc.meta.get_field(person_field)
+	return df.options if df and df.fieldtype == "Link" else None
+
+
+def lead_statuses(sequence) -> tuple[str, ...]:
+	return tuple(s.strip() for s in (sequence.lead_statuses or "").splitlines() if s.strip()) or (
+		"Lead",
+		"Open",
+		"Replied",
+	)
+
+
+# -- enrolment ---------------------------------------------------------------------------------
+def enrol_all(sequence, people: list[tuple], now, key) -> int:
+	"""Enrol each (person type, person, trigger type, trigger document[, trigger time]) that is in
+	the sequence's audience and can be reached; ``key`` names the trigger instance."""
+	people = in_audience(sequence.name, people)
+	count = 0
+	for person in people:
+		if enrol(
+			sequence.name, *person[:4], trigger_at=person[4] if len(person) > 4 else now, key=key(person)
+		):
+			count += 1
+	return count
+
+
+def enrol(
+	sequence: str, contact_doctype: str, contact_name: str, reference_doctype: str, reference_name: str, *,
+	trigger_at, key: str,
+) -> str | None:  # fmt: skip
+	"""One enrollment, unless this trigger instance enrolled the person already; returns its name."""
+	address = address_of(contact_doctype, contact_name)
+	if not address:
+		return None  # nothing to send to: no enrollment that could only fail
+	if frappe.db.exists("Drip Enrollment", {"sequence": sequence, "address": address, "status": "Active"}):
+		return None  # two records of one person (duplicate leads): they get the sequence once
+	steps = frappe.get_all(
+		"Drip Step", filters={"parent": sequence, "parenttype": "Drip Sequence"}, fields=["*"], order_by="idx"
+	)
+	if not steps:
+		return None
+	first = to_step(steps[0])
+	doc = frappe.get_doc(
+		{
+			"doctype": "Drip Enrollment",
+			"sequence": sequence,
+			"status": "Active",
+			"contact_doctype": contact_doctype,
+			"contact_name": contact_name,
+			"person_name": display_name(contact_doctype, contact_name),
+			"address": address,
+			"reference_doctype": reference_doctype,
+			"reference_name": reference_name,
+			"trigger_at": trigger_at,
+			"next_step": 1,
+			"next_run_at": drip.run_at(first, trigger_at, trigger_at),
+			"enrollment_key": f"{sequence}|{key}",
+		}
+	)
+	try:
+		doc.insert(ignore_permissions=True)
+	except (frappe.DuplicateEntryError, frappe.UniqueValidationError):
+		return None  # this trigger enrolled the person already (MariaDB undoes only the insert)
+	return doc.name
+
+
+def in_audience(sequence: str, people: list[tuple]) -> list[tuple]:
+	"""Only people in the sequence's segments (when it has any), and not in its excluded ones."""
+	rows = frappe.get_all(
+		"WhatsApp Campaign Segment",
+		filters={"parent": sequence, "parenttype": "Drip Sequence"},
+		fields=["segment", "exclude"],
+	)
+	if not rows or not people:
+		return people
+	include = [r.segment for r in rows if not r.exclude] or None
+	exclude = [r.segment for r in rows if r.exclude]
+	if not include:
+		return people
+	audience = build_audience(include, exclude, marketing=False)
+	members = set(
+		frappe.db.sql(
+			f"""select concat(a.contact_doctype, ':', a.contact_name) from ({audience.sql}) a
+			where a.contact_name in %(candidates)s""",
+			{**audience.params, "candidates": [p[1] for p in people]},
+			pluck=True,
+		)
+	)
+	return [p for p in people if f"{p[0]}:{p[1]}" in members]
+
+
+def address_of(contact_doctype: str, contact_name: str) -> str | None:
+	"""Where the person's messages go: their number, or a business-scoped user ID on record."""
+	if contact_doctype in ("Customer", "Contact", "Lead"):
+		number = frappe.db.get_value(contact_doctype, contact_name, "whatsapp_number")
+		if number:
+			return number
+		field = {"Customer": "customer", "Contact": "contact", "Lead": "lead"}[contact_doctype]
+		return frappe.db.get_value(
+			"WhatsApp Consent", {field: contact_name, "phone": ("is", "not set")}, "name"
+		)
+	return None
+
+
+# -- due steps ---------------------------------------------------------------------------------
+def make_due_messages(now) -> int:
+	"""Turn every due step into a Pending message, moving each enrollment on in the same
+	transaction. Returns how many messages were written."""
+	written = 0
+	while True:
+		due = frappe.db.sql(
+			"""select e.* from `tabDrip Enrollment` e
+			join `tabDrip Sequence` s on s.name = e.sequence and s.enabled = 1 and s.status = 'Active'
+			where e.status = 'Active' and e.next_run_at <= %s
+			order by e.next_run_at limit %s for update skip locked""",
+			(now, BATCH),
+			as_dict=True,
+		)
+		if not due:
+			frappe.db.commit()
+			return written
+		sequences: dict[str, object] = {}
+		for enrollment in due:
+			if enrollment.sequence not in sequences:
+				sequences[enrollment.sequence] = frappe.get_doc("Drip Sequence", enrollment.sequence)
+			written += take_step(sequences[enrollment.sequence], enrollment, now)
+		frappe.db.commit()
+		if len(due) < BATCH:
+			return written
+
+
+def take_step(sequence, enrollment, now) -> int:
+	"""Write the enrollment's next message (or stop it, saying why). Returns 1 when written."""
+	from marketing_engine.messaging import route
+
+	steps = sequence.steps
+	if enrollment.next_step > len(steps):
+		return finish(enrollment.name)
+	step = steps[enrollment.next_step - 1]
+	reason = trigger_left(sequence, enrollment)
+	if reason:
+		return stop(enrollment.name, "Left Trigger Condition", reason)
+	if step.skip_if_booked:
+		booking = booked_since(enrollment)
+		if booking:
+			return stop(enrollment.name, "Booked", _("Booked {0}").format(booking), booking=booking)
+	template = frappe.get_cached_doc("WhatsApp Template", step.template) if step.template else None
+	if not template or template.status != "APPROVED":
+		return stop(
+			enrollment.name,
+			"Template Unusable",
+			_("Step {0}: template {1} is {2}").format(
+				step.idx, step.template or "-", (template.status if template else "not set").lower()
+			),
+		)
+	spec = template.to_spec()
+	decision = route(spec.category, enrollment.address)
+	if not decision.allowed and decision.block.value not in ("quiet_hours", "frequency_cap"):
+		kind = "Opted Out" if decision.block.value == "opted_out" else "Cannot Be Messaged"
+		return stop(enrollment.name, kind, decision.reason)
+	values = step_values(sequence, step, enrollment)
+	header = step_header(sequence, step, spec, decision.account)
+	message = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Message",
+			"direction": "Outbound",
+			"status": "Pending",
+			"phone": None if is_bsuid(enrollment.address) else enrollment.address,
+			"user_id": enrollment.address if is_bsuid(enrollment.address) else None,
+			"region": frappe.db.get_value(
+				enrollment.contact_doctype, enrollment.contact_name, "whatsapp_region"
+			)
+			if enrollment.contact_doctype in ("Customer", "Contact", "Lead")
+			else None,
+			"account": decision.account or template.account,
+			"template": template.name,
+			"category": spec.category,
+			"contact_doctype": enrollment.contact_doctype,
+			"contact_name": enrollment.contact_name,
+			"reference_doctype": enrollment.reference_doctype,
+			"reference_name": enrollment.reference_name,
+			"drip_sequence": sequence.name,
+			"drip_enrollment": enrollment.name,
+			"drip_step": step.idx,
+			"body": render(spec.body, values),
+			"send_parameters": json.dumps({"values": values, "header": header.__dict__ if header else None}),
+		}
+	).insert(ignore_permissions=True)
+	advance(sequence, enrollment, step, now, message.name)
+	return 1
+
+
+def advance(sequence, enrollment, step, now, message: str) -> None:
+	"""The next step's time counts from this step's planned time, so that a late tick does not
+	push the whole sequence later."""
+	planned = enrollment.next_run_at
+	following = enrollment.next_step + 1
+	values = {"next_step": following, "last_sent_at": now}
+	if following > len(sequence.steps):
+		values.update(status="Completed", next_run_at=None)
+	else:
+		values["next_run_at"] = drip.run_at(
+			to_step(sequence.steps[following - 1]), enrollment.trigger_at, planned
+		)
+	frappe.db.set_value("Drip Enrollment", enrollment.name, values)
+
+
+def trigger_left(sequence, enrollment) -> str | None:
+	"""Why the trigger no longer holds (a stalled inquiry that moved on), or None."""
+	if sequence.trigger != "Inquiry Stalled":
+		return None
+	if enrollment.reference_doctype == "Lead":
+		status = frappe.db.get_value("Lead", enrollment.reference_name, "status")
+		if status not in lead_statuses(sequence):
+			return _("The lead is now {0}").format(status)
+	elif enrollment.reference_doctype == "Opportunity":
+		status = frappe.db.get_value("Opportunity", enrollment.reference_name, "status")
+		if status != "Open":
+			return _("The opportunity is now {0}").format(status)
+	return None
+
+
+def booked_since(enrollment) -> str | None:
+	"""A Sales Order submitted for the person since they were enrolled."""
+	customer = customer_of(enrollment.contact_doctype, enrollment.contact_name)
+	if not customer:
+		return None
+	return frappe.db.get_value(
+		"Sales Order",
+		{"customer": customer, "docstatus": 1, "creation": (">=", enrollment.trigger_at)},
+		"name",
+		order_by="creation desc",
+	)
+
+
+def customer_of(contact_doctype: str, contact_name: str) -> str | None:
+	if contact_doctype == "Customer":
+		return contact_name
+	if contact_doctype == "Lead":
+		return frappe.db.get_value("Customer", {"lead_name": contact_name})
+	if contact_doctype == "Contact":
+		return frappe.db.get_value(
+			"Dynamic Link",
+			{"parenttype": "Contact", "parent": contact_name, "link_doctype": "Customer"},
+			"link_name",
+		)
+	return None
+
+
+def step_values(sequence, step, enrollment) -> dict[str, str]:
+	"""The template's values for this step: a field of the person or of the triggering document,
+	or a fixed text."""
+	from marketing_engine.dispatch import first_name
+
+	person = display_name(enrollment.contact_doctype, enrollment.contact_name)
+	context = {"customer_name": person, "first_name": first_name(person), "phone": enrollment.address}
+	reference = (
+		frappe.get_doc(enrollment.reference_doctype, enrollment.reference_name)
+		if enrollment.reference_doctype
+		and frappe.db.exists(enrollment.reference_doctype, enrollment.reference_name)
+		else None
+	)
+	values = {}
+	for row in sequence.variables:
+		if row.step != step.idx:
+			continue
+		if row.value_type == "Fixed Text":
+			values[row.variable] = row.value or ""
+		elif row.value in context:
+			values[row.variable] = context[row.value] or ""
+		elif reference is not None and reference.get(row.value) is not None:
+			values[row.variable] = frappe.format_value(
+				reference.get(row.value), reference.meta.get_field(row.value), reference
+			)
+		else:
+			values[row.variable] = ""
+	return values
+
+
+def step_header(sequence, step, spec, account: str | None) -> MediaHeader | None:
+	"""The step's header media: a URL as given, or the attachment uploaded to Meta once."""
+	if not spec.has_media_header:
+		return None
+	kind = spec.header_format.lower()
+	if step.header_url:
+		return MediaHeader(kind, link=step.header_url)
+	if not step.header_attachment:
+		return None  # the send fails naming what is missing
+	if not step.header_media_id:
+		from marketing_engine.dispatch import upload_attachment
+
+		media_id = upload_attachment(step.header_attachment, frappe.get_doc("WhatsApp Account", account))
+		frappe.db.set_value("Drip Step", step.name, "header_media_id", media_id)
+		step.header_media_id = media_id
+	return MediaHeader(
+		kind, media_id=step.header_media_id, filename=step.header_attachment.rsplit("/", 1)[-1]
+	)
+
+
+def to_step(row) -> drip.Step:
+	return drip.Step(
+		wait=row.wait or 0,
+		unit=row.wait_unit or "Days",
+		after="Trigger" if row.wait_after == "Trigger" else "Previous Step",
+		at_time=drip.parse_time_of_day(row.send_at) if row.send_at else None,
+		skip_if_booked=bool(row.skip_if_booked),
+	)
+
+
+# -- ending ------------------------------------------------------------------------------------
+def finish(enrollment: str) -> int:
+	frappe.db.set_value("Drip Enrollment", enrollment, {"status": "Completed", "next_run_at": None})
+	return 0
+
+
+def stop(enrollment: str, reason: str, detail: str | None = None, **links) -> int:
+	"""Stop an enrollment with its reason; its messages not yet handed to Meta are not sent."""
+	frappe.db.set_value(
+		"Drip Enrollment",
+		enrollment,
+		{
+			"status": "Stopped",
+			"stop_reason": reason,
+			"stop_detail": detail,
+			"stopped_at": now_datetime(),
+			"next_run_at": None,
+			**links,
+		},
+	)
+	frappe.db.sql(
+		"""update `tabWhatsApp Message` set status='Skipped', error_title=%s, modified=%s
+		where drip_enrollment=%s and status='Pending'""",
+		(_("Sequence stopped: {0}").format(_(reason).lower()), now_datetime(), enrollment),
+	)
+	return 0
+
+
+def active_enrollments(address: str | None = None, person: tuple | None = None) -> list[str]:
+	conditions, params = [], {}
+	if address:
+		conditions.append("address = %(address)s")
+		params["address"] = address
+	if person:
+		conditions.append("(contact_doctype = %(doctype)s and contact_name = %(name)s)")
+		params.update(doctype=person[0], name=person[1])
+	if not conditions:
+		return []
+	return frappe.db.sql(
+		f"select name from `tabDrip Enrollment` where status='Active' and ({' or '.join(conditions)})",
+		params,
+		pluck=True,
+	)
+
+
+def on_opt_out(consent) -> None:
+	"""Called when a consent record turns Opted Out: every active sequence of the person stops."""
+	person = next(
+		(
+			(doctype, consent.get(field))
+			for doctype, field in (("Customer", "customer"), ("Contact", "contact"), ("Lead", "lead"))
+			if consent.get(field)
+		),
+		None,
+	)
+	for address in {consent.phone, consent.user_id} - {None, ""}:
+		for enrollment in active_enrollments(address, person):
+			stop(enrollment, "Opted Out", _("Opted out ({0})").format(consent.opt_out_source or ""))
+
+
+def on_sales_order_submit(doc, method=None) -> None:
+	"""doc_events: a booking ends the customer's sequences whose next step says "skip if booked"."""
+	for enrollment in frappe.get_all(
+		"Drip Enrollment",
+		filters={"status": "Active", "contact_doctype": "Customer", "contact_name": doc.customer},
+		fields=["name", "sequence", "next_step"],
+	):
+		skip = frappe.db.get_value(
+			"Drip Step", {"parent": enrollment.sequence, "idx": enrollment.next_step}, "skip_if_booked"
+		)
+		if skip:
+			stop(enrollment.name, "Booked", _("Booked {0}").format(doc.name), booking=doc.name)
+
+
+def on_project_update(doc, method=None) -> None:
+	"""doc_events: a Project that becomes Completed enrols its customer (once per project)."""
+	if doc.status != "Completed" or not doc.customer:
+		return
+	before = doc.get_doc_before_save()
+	if before and before.status == "Completed":
+		return
+	for sequence in frappe.get_all(
+		"Drip Sequence",
+		filters={"enabled": 1, "status": "Active", "trigger": "Project Completed"},
+		pluck="name",
+	):
+		people = in_audience(sequence, [("Customer", doc.customer, "Project", doc.name)])
+		for person in people:
+			enrol(sequence, *person, trigger_at=now_datetime(), key=f"Project|{doc.name}")
+
+
+def on_inquiry_update(doc, method=None) -> None:
+	"""doc_events of Lead and Opportunity: leaving the stalled statuses ends the enrollment now."""
+	for enrollment in frappe.get_all(
+		"Drip Enrollment",
+		filters={"status": "Active", "reference_doctype": doc.doctype, "reference_name": doc.name},
+		fields=["name", "sequence", "reference_doctype", "reference_name"],
+	):
+		sequence = frappe.get_cached_doc("Drip Sequence", enrollment.sequence)
+		reason = trigger_left(sequence, enrollment)
+		if reason:
+			stop(enrollment.name, "Left Trigger Condition", reason)
+
+
+def pause_sequence(sequence: str, reason: str, cause: str = "") -> None:
+	frappe.db.set_value(
+		"Drip Sequence",
+		sequence,
+		{"status": "Paused", "status_reason": _("Paused: {0}").format(reason), "pause_cause": cause},
+	)
+	frappe.db.commit()
+
+
+def resume_sequence(sequence: str, reason: str = "") -> None:
+	frappe.db.set_value(
+		"Drip Sequence", sequence, {"status": "Active", "status_reason": reason, "pause_cause": ""}
+	)
