@@ -56,10 +56,10 @@ def template_status_changed(account: str, event: TemplateStatusChange, touched=N
 		if status == USABLE_TEMPLATE_STATUS:
 			resume_paused_by(cause, _("Meta reinstated template {0}").format(template))
 		elif status:
-			reason = _("Meta set template {0} to {1}{2}. Campaigns using it are paused.").format(
-				template, status.lower(), f" ({why})" if why else ""
-			)
-			pause_all(_campaigns({"template": template}), cause, reason)
+			reason = _(
+				"Meta set template {0} to {1}{2}. Campaigns and sequences using it are paused."
+			).format(template, status.lower(), f" ({why})" if why else "")
+			pause_all(_campaigns({"template": template}), cause, reason, _sequences(template=template))
 			notify_managers(
 				_("WhatsApp template {0} is {1}").format(template, status.lower()), reason, template
 			)
@@ -96,12 +96,14 @@ def phone_quality_changed(account: str, event: PhoneQualityChange, touched=None)
 		frappe.db.set_value("WhatsApp Account", name, values)
 		cause = f"number:{name}"
 		if event.event in NUMBER_PAUSE_EVENTS:
-			reason = _("Meta reported {0} on WhatsApp number {1}{2}. Its campaigns are paused.").format(
+			reason = _(
+				"Meta reported {0} on WhatsApp number {1}{2}. Its campaigns and sequences are paused."
+			).format(
 				event.event.lower(),
 				name,
 				f" ({_limit_text(event.current_limit)})" if event.current_limit else "",
 			)
-			pause_all(_campaigns({"account": name}), cause, reason)
+			pause_all(_campaigns({"account": name}), cause, reason, _sequences(account=name))
 			notify_managers(_("WhatsApp number {0}: {1}").format(name, event.event.lower()), reason, None)
 		elif event.event in NUMBER_RESUME_EVENTS:
 			resume_paused_by(
@@ -119,12 +121,14 @@ def account_updated(account: str, event: AccountUpdate, touched=None) -> None:
 			frappe.db.set_value(
 				"WhatsApp Account", name, {"health_status": "BLOCKED", "can_send": 0, "health_detail": detail}
 			)
-			reason = _("Meta restricted WhatsApp account {0}: {1}. Its campaigns are paused.").format(
-				name, event.detail or ", ".join(sorted(restriction_types)) or event.event.lower()
-			)
-			pause_all(_campaigns({"account": name}), cause, reason)
+			reason = _(
+				"Meta restricted WhatsApp account {0}: {1}. Its campaigns and sequences are paused."
+			).format(name, event.detail or ", ".join(sorted(restriction_types)) or event.event.lower())
+			pause_all(_campaigns({"account": name}), cause, reason, _sequences(account=name))
 			notify_managers(_("WhatsApp account {0} restricted by Meta").format(name), reason, None)
-		elif not restriction_types and _paused_by(cause):
+		elif not restriction_types and (
+			_paused_by(cause) or frappe.db.exists("Drip Sequence", {"status": "Paused", "pause_cause": cause})
+		):
 			# The restriction was lifted: ask Meta whether the number can send before resuming.
 			doc = frappe.get_doc("WhatsApp Account", name)
 			doc.flags.ignore_permissions = True
@@ -134,16 +138,34 @@ def account_updated(account: str, event: AccountUpdate, touched=None) -> None:
 
 
 # -- pausing and resuming ----------------------------------------------------------------------
-def pause_all(campaigns: list[str], cause: str, reason: str) -> None:
+def pause_all(campaigns: list[str], cause: str, reason: str, sequences: list[str] = ()) -> None:
+	from marketing_engine.drips import pause_sequence
+
 	for campaign in campaigns:
 		frappe.db.set_value(
 			"WhatsApp Campaign", campaign, {"status": "Paused", "status_reason": reason, "pause_cause": cause}
 		)
+	for sequence in sequences:
+		pause_sequence(sequence, reason, cause)
 
 
 def resume_paused_by(cause: str, why: str) -> None:
 	"""Resume what ``cause`` paused, unless something else still stops it (the campaign's own
 	check says why, and the campaign stays paused with that reason)."""
+	from marketing_engine.drips import resume_sequence
+
+	for sequence in frappe.get_all(
+		"Drip Sequence", filters={"status": "Paused", "pause_cause": cause}, pluck="name"
+	):
+		problems = frappe.get_doc("Drip Sequence", sequence).enabling_problems()
+		if problems:
+			frappe.db.set_value(
+				"Drip Sequence",
+				sequence,
+				{"status_reason": _("{0}, but: {1}").format(why, "; ".join(problems)), "pause_cause": ""},
+			)
+		else:
+			resume_sequence(sequence, _("{0}: resumed").format(why))
 	for name in _paused_by(cause):
 		campaign = frappe.get_doc("WhatsApp Campaign", name)
 		problem = campaign.sending_problem()
@@ -157,6 +179,23 @@ def resume_paused_by(cause: str, why: str) -> None:
 def _paused_by(cause: str) -> list[str]:
 	return frappe.get_all(
 		"WhatsApp Campaign", filters={"status": "Paused", "pause_cause": cause}, pluck="name"
+	)
+
+
+def _sequences(template: str | None = None, account: str | None = None) -> list[str]:
+	"""Enabled, active sequences with a step that uses ``template``, or any template of ``account``."""
+	templates = (
+		[template] if template else frappe.get_all("WhatsApp Template", {"account": account}, pluck="name")
+	)
+	steps = frappe.get_all(
+		"Drip Step",
+		filters={"parenttype": "Drip Sequence", "template": ("in", templates or [""])},
+		pluck="parent",
+	)
+	return frappe.get_all(
+		"Drip Sequence",
+		filters={"name": ("in", steps or [""]), "enabled": 1, "status": "Active"},
+		pluck="name",
 	)
 
 

@@ -33,6 +33,7 @@ REASONS = {
 	"landline": _("Fixed-line number"),
 	"marketing_not_delivered": _("Market where Meta does not deliver marketing (US)"),
 	"frequency_cap": _("Frequency cap reached"),
+	"holdout": _("Holdout"),  # held back to measure the campaign (not an audience reason)
 }
 EXCLUSION_ORDER = (
 	"no_number",

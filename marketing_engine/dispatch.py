@@ -44,8 +44,13 @@ from marketing_engine.engine.templates import (
 	render,
 )
 from marketing_engine.engine.throttle import RedisRateLimiter
+from marketing_engine.engine.tracking import in_holdout
+from marketing_engine.links import TRACKED_LINK, tracked_link_values
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_out
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
+	rate_card_of_account,
+)
 
 QUEUE = "long"
 MAX_THREADS_PER_JOB = 64
@@ -117,6 +122,20 @@ def snapshot(campaign) -> int:
 		from ({audience.sql}) a""",
 		params,
 	)
+	# Each message's price, frozen now from the rate card in the WABA's currency.
+	card = rate_card_of_account(campaign.account)
+	if card:
+		prices = card.unit_prices(template.category)
+		default = prices.pop(None, None)
+		cases = " ".join(
+			f"when {frappe.db.escape(region)} then {float(price)}" for region, price in prices.items()
+		)
+		frappe.db.sql(
+			f"""update `tabWhatsApp Message` set cost = case region {cases} else %s end
+			where campaign=%s and status='Pending'""",
+			(default or 0, campaign.name),
+		)
+	mark_holdout(campaign)
 	# The number as typed, for members skipped because it is invalid.
 	frappe.db.sql(
 		"""update `tabWhatsApp Message` m join `tabCustomer` c on c.name = m.contact_name
@@ -127,9 +146,31 @@ def snapshot(campaign) -> int:
 	return frappe.db.count("WhatsApp Message", {"campaign": campaign.name})
 
 
+def mark_holdout(campaign) -> int:
+	"""Hold back the campaign's share of its eligible audience, chosen reproducibly from the
+	campaign and each number (the same people whenever it is computed): Skipped, "Holdout"."""
+	share = (campaign.holdout_percent or 0) / 100
+	if not share:
+		return 0
+	rows = frappe.db.sql(
+		"select name, coalesce(phone, user_id) from `tabWhatsApp Message` where campaign=%s and status='Pending'",
+		campaign.name,
+	)
+	held = [name for name, address in rows if in_holdout(campaign.name, address, share)]
+	for start in range(0, len(held), 5000):
+		frappe.db.sql(
+			"""update `tabWhatsApp Message` set status='Skipped', error_title=%s, cost=0 where name in %s""",
+			(str(REASONS["holdout"]), held[start : start + 5000]),
+		)
+	return len(held)
+
+
+SNAPSHOT_ATTEMPTS = 3
+
+
 def start(campaign) -> None:
 	"""Snapshot the audience (once) and set jobs sending."""
-	total = snapshot(campaign)
+	total = with_deadlock_retry(snapshot, campaign)
 	frappe.db.set_value(
 		"WhatsApp Campaign",
 		campaign.name,
@@ -139,6 +180,19 @@ def start(campaign) -> None:
 	update_counters(campaign.name)
 	enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1)
 	frappe.db.commit()  # the jobs are enqueued on commit, when the rows they claim are visible
+
+
+def with_deadlock_retry(step, *args):
+	"""The snapshot reads the audience's records while people and webhooks write to them; when
+	MariaDB picks it as a deadlock's victim, everything it did is undone and it runs again."""
+	for attempt in range(SNAPSHOT_ATTEMPTS):
+		try:
+			return step(*args)
+		except frappe.QueryDeadlockError:
+			frappe.db.rollback()
+			if attempt == SNAPSHOT_ATTEMPTS - 1:
+				raise
+			time.sleep(0.2 * (attempt + 1))
 
 
 def enqueue_jobs(campaign: str, jobs: int, *, only_idle: bool = False) -> int:
@@ -312,6 +366,7 @@ class DripSource:
 		reasons = {row["drip_sequence"]: reason for row, reason in stops if row["drip_sequence"]}
 		for sequence, reason in reasons.items():
 			pause_sequence(sequence, reason)
+		frappe.db.commit()
 		return False
 
 	def finish(self) -> None:
@@ -684,12 +739,25 @@ def quiet_hours_now():
 
 
 # -- recipients' variable values ---------------------------------------------------------------
-def recipient_values(campaign, rows: list[dict]) -> dict[str, dict[str, str]]:
-	"""The template's variable values for each row, from the campaign's variable mapping."""
+def recipient_values(campaign, rows: list[dict], preview: bool = False) -> dict[str, dict[str, str]]:
+	"""The template's variable values for each row, from the campaign's variable mapping. Tracked
+	links are written for the rows (not for a ``preview``)."""
 	fields = {row.value for row in campaign.variables if row.value_type == "Document Field" and row.value}
 	customers = [r["contact_name"] for r in rows if r["contact_doctype"] == "Customer"]
 	members = [r["contact_name"] for r in rows if r["contact_doctype"] == "Segment Member"]
 	facts = recipient_facts(customers, members, fields)
+	spec = frappe.get_cached_doc("WhatsApp Template", campaign.template).to_spec()
+	links = tracked_link_values(
+		rows,
+		campaign.variables,
+		{button.url_variable for _, button in spec.url_buttons},
+		{
+			"campaign": campaign.name,
+			"utm_source": campaign.utm_source,
+			"utm_campaign": campaign.campaign_name,
+		},
+		preview=preview,
+	)
 	values = {}
 	for row in rows:
 		known = facts.get((row["contact_doctype"], row["contact_name"]), {})
@@ -697,7 +765,8 @@ def recipient_values(campaign, rows: list[dict]) -> dict[str, dict[str, str]]:
 		values[row["name"]] = {
 			v.variable: (v.value or "") if v.value_type == "Fixed Text" else context.get(v.value) or ""
 			for v in campaign.variables
-		}
+			if v.value_type != TRACKED_LINK
+		} | links.get(row["name"], {})
 	return values
 
 
@@ -780,17 +849,16 @@ def update_counters(campaign: str) -> dict:
 	"""Store and broadcast the campaign's counts and its actual cost, from one pass over its
 	messages: the form shows them without anyone clicking Refresh."""
 	rows = frappe.db.sql(
-		"""select status, billable, region, replied_at is not null, count(*) from `tabWhatsApp Message`
-		where campaign=%s group by status, billable, region, replied_at is not null""",
+		"""select status, replied_at is not null, count(*), sum(if(billable, cost, 0))
+		from `tabWhatsApp Message` where campaign=%s group by status, replied_at is not null""",
 		campaign,
 	)
 	counts: dict[str, int] = collections.Counter()
-	billable: dict[str | None, int] = collections.Counter()
-	replied = 0
-	for status, is_billable, region, has_reply, n in rows:
+	replied, billed = 0, 0.0
+	for status, has_reply, n, billable_cost in rows:
 		counts[status] += n
-		billable[region] += n if is_billable else 0
 		replied += n if has_reply else 0
+		billed += float(billable_cost or 0)
 	values = {
 		"total_recipients": sum(counts.values()),
 		"sent_count": sum(counts[s] for s in ("Accepted", "Sent", "Delivered", "Read")),
@@ -799,7 +867,8 @@ def update_counters(campaign: str) -> dict:
 		"failed_count": counts["Failed"],
 		"skipped_count": counts["Skipped"],
 		"replied_count": replied,
-		"actual_cost": actual_cost(campaign, billable),
+		# What Meta bills: the messages its pricing webhooks marked billable, at their frozen price.
+		"actual_cost": billed,
 	}
 	frappe.db.set_value("WhatsApp Campaign", campaign, values, update_modified=False)
 	frappe.db.commit()
@@ -819,19 +888,6 @@ def update_counters(campaign: str) -> dict:
 		after_commit=False,
 	)
 	return progress
-
-
-def actual_cost(campaign: str, billable_by_region: dict) -> float:
-	"""What Meta bills: the messages its pricing webhooks marked billable, at the rate card."""
-	from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
-
-	card = get_rate_card()
-	if not card or not any(billable_by_region.values()):
-		return 0.0
-	category = frappe.db.get_value(
-		"WhatsApp Template", frappe.db.get_value("WhatsApp Campaign", campaign, "template"), "category"
-	)
-	return float(card.estimate(dict(billable_by_region), category).total)
 
 
 def finish_if_done(campaign: str) -> bool:

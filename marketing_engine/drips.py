@@ -27,7 +27,9 @@ from marketing_engine.audience import build_audience, display_name
 from marketing_engine.engine import drip
 from marketing_engine.engine.identity import is_bsuid
 from marketing_engine.engine.templates import MediaHeader, render
+from marketing_engine.links import tracked_link_values
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import price_of_message
 
 BATCH = 500
 STOP_REASONS = (
@@ -356,8 +358,21 @@ def take_step(sequence, enrollment, now) -> int:
 	if not decision.allowed and decision.block.value not in ("quiet_hours", "frequency_cap"):
 		kind = "Opted Out" if decision.block.value == "opted_out" else "Cannot Be Messaged"
 		return stop(enrollment.name, kind, decision.reason)
-	values = step_values(sequence, step, enrollment)
+	name = frappe.generate_hash(length=10)  # known before the insert: the step's links name it
+	values = step_values(sequence, step, enrollment) | tracked_link_values(
+		[{"name": name, "phone": enrollment.address, "contact_doctype": enrollment.contact_doctype,
+		"contact_name": enrollment.contact_name}],
+		[row for row in sequence.variables if row.step == step.idx],
+		{button.url_variable for _, button in spec.url_buttons},
+		{"drip_sequence": sequence.name, "drip_step": step.idx, "utm_source": sequence.utm_source,
+		"utm_campaign": sequence.sequence_name},
+	).get(name, {})  # fmt: skip
 	header = step_header(sequence, step, spec, decision.account)
+	region = (
+		frappe.db.get_value(enrollment.contact_doctype, enrollment.contact_name, "whatsapp_region")
+		if enrollment.contact_doctype in ("Customer", "Contact", "Lead")
+		else None
+	)
 	message = frappe.get_doc(
 		{
 			"doctype": "WhatsApp Message",
@@ -365,12 +380,9 @@ def take_step(sequence, enrollment, now) -> int:
 			"status": "Pending",
 			"phone": None if is_bsuid(enrollment.address) else enrollment.address,
 			"user_id": enrollment.address if is_bsuid(enrollment.address) else None,
-			"region": frappe.db.get_value(
-				enrollment.contact_doctype, enrollment.contact_name, "whatsapp_region"
-			)
-			if enrollment.contact_doctype in ("Customer", "Contact", "Lead")
-			else None,
+			"region": region,
 			"account": decision.account or template.account,
+			"cost": price_of_message(decision.account or template.account, spec.category, region),
 			"template": template.name,
 			"category": spec.category,
 			"contact_doctype": enrollment.contact_doctype,
@@ -383,7 +395,7 @@ def take_step(sequence, enrollment, now) -> int:
 			"body": render(spec.body, values),
 			"send_parameters": json.dumps({"values": values, "header": header.__dict__ if header else None}),
 		}
-	).insert(ignore_permissions=True)
+	).insert(ignore_permissions=True, set_name=name)
 	advance(sequence, enrollment, step, now, message.name)
 	return 1
 
@@ -462,6 +474,8 @@ def step_values(sequence, step, enrollment) -> dict[str, str]:
 	for row in sequence.variables:
 		if row.step != step.idx:
 			continue
+		if row.value_type == "Tracked Link":
+			continue  # written with its link
 		if row.value_type == "Fixed Text":
 			values[row.variable] = row.value or ""
 		elif row.value in context:
@@ -615,7 +629,6 @@ def pause_sequence(sequence: str, reason: str, cause: str = "") -> None:
 		sequence,
 		{"status": "Paused", "status_reason": _("Paused: {0}").format(reason), "pause_cause": cause},
 	)
-	frappe.db.commit()
 
 
 def resume_sequence(sequence: str, reason: str = "") -> None:

@@ -28,16 +28,27 @@ override_doctype_dashboards = {
 doc_events = {
 	"Customer": {"validate": "marketing_engine.numbers.set_whatsapp_number"},
 	"Lead": {
+		"before_insert": "marketing_engine.attribution.lead_from_link",
+		"after_insert": "marketing_engine.attribution.tie_lead_to_customer",
 		"validate": "marketing_engine.numbers.set_whatsapp_number",
 		"on_update": "marketing_engine.drips.on_inquiry_update",
 	},
+	# Bookings: the campaign that earned them, in ERPNext's own fields, and an Attribution row.
+	"Quotation": {"validate": "marketing_engine.attribution.quotation_campaign"},
 	"Contact": {
 		"validate": "marketing_engine.numbers.set_whatsapp_number",
 		"on_update": "marketing_engine.numbers.sync_customers_of_contact",
 	},
 	# Drip sequences: a completed project enrols, a booking or a moved inquiry ends.
 	"Project": {"on_update": "marketing_engine.drips.on_project_update"},
-	"Sales Order": {"on_submit": "marketing_engine.drips.on_sales_order_submit"},
+	"Sales Order": {
+		"before_submit": "marketing_engine.attribution.before_sales_order_submit",
+		"on_submit": [
+			"marketing_engine.attribution.on_sales_order_submit",
+			"marketing_engine.drips.on_sales_order_submit",
+		],
+		"on_cancel": "marketing_engine.attribution.on_sales_order_cancel",
+	},
 	"Opportunity": {"on_update": "marketing_engine.drips.on_inquiry_update"},
 	# Web workers keep decrypted app secrets to verify webhooks; a changed account reloads them.
 	"WhatsApp Account": {
@@ -45,6 +56,9 @@ doc_events = {
 		"on_trash": "marketing_engine.api.webhook.forget_app_secrets",
 	},
 }
+
+# Tracked links: /r/<token> records the click and redirects, before Frappe looks for a page.
+page_renderer = ["marketing_engine.links.TrackedLinkRedirect"]
 
 # Frappe answers a webhook body that is not JSON with a 500 before the endpoint runs.
 after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]

@@ -1,5 +1,6 @@
 import frappe
 
+from marketing_engine.attribution import SOURCE
 from marketing_engine.marketing_engine.doctype.drip_sequence.drip_sequence import ship_sequences
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
 	DEFAULT_QUIET_HOURS,
@@ -19,6 +20,7 @@ def before_install():
 
 def after_install():
 	ensure_roles()
+	ensure_lead_source()
 	set_default_settings()
 	make_custom_fields()
 	add_indexes()
@@ -29,6 +31,7 @@ def after_install():
 
 def after_migrate():
 	ensure_roles()
+	ensure_lead_source()
 	make_custom_fields()
 	add_indexes()
 	ship_published_rate_card()
@@ -46,6 +49,12 @@ def ensure_roles():
 			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert(
 				ignore_permissions=True
 			)
+
+
+def ensure_lead_source():
+	"""ERPNext's Lead Source that campaign bookings carry."""
+	if not frappe.db.exists("Lead Source", SOURCE):
+		frappe.get_doc({"doctype": "Lead Source", "source_name": SOURCE}).insert(ignore_permissions=True)
 
 
 def set_default_settings():

@@ -14,7 +14,7 @@ from marketing_engine.audience import recent_marketing
 from marketing_engine.engine import errors, routing
 from marketing_engine.engine.consent import OptOutSource
 from marketing_engine.engine.identity import is_bsuid
-from marketing_engine.engine.phone import InvalidPhoneNumber, marketing_warning
+from marketing_engine.engine.phone import InvalidPhoneNumber, marketing_warning, region_of
 from marketing_engine.engine.status import advance
 from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, check_values, render
 from marketing_engine.engine.window import service_window_closes_at, service_window_open
@@ -27,6 +27,7 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 	consent_state,
 	record_opt_out,
 )
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import price_of_message
 
 
 class BlockedMessage(frappe.ValidationError):
@@ -97,6 +98,10 @@ def send_template(
 			"account": account.name,
 			"template": template_doc.name,
 			"category": spec.category,
+			"region": region_of(address) if not is_bsuid(address) else None,
+			"cost": price_of_message(
+				account.name, spec.category, region_of(address) if not is_bsuid(address) else None
+			),
 			"contact_doctype": contact[0] if contact else None,
 			"contact_name": contact[1] if contact else None,
 			"reference_doctype": reference[0] if reference else None,

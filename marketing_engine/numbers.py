@@ -49,10 +49,29 @@ def custom_fields() -> dict:
 		},
 	]
 	birthday = {"fieldname": "birthday", "label": "Birthday", "fieldtype": "Date", "no_copy": 1}
+	# The booking form's hidden field: which campaign link brought the inquiry (see attribution).
+	lead_inquiry = [
+		{
+			"fieldname": "utm_source",
+			"label": "utm_source",
+			"fieldtype": "Data",
+			"insert_after": "campaign_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"description": "The campaign link this inquiry came from (set by the booking form).",
+		},
+		{
+			"fieldname": "inquiry_details",
+			"label": "Inquiry",
+			"fieldtype": "Small Text",
+			"insert_after": "utm_source",
+			"description": "What the person asked for on the booking form.",
+		},
+	]
 	return {
 		"Customer": [{**birthday, "insert_after": "customer_type"}, *number_fields],
 		"Contact": [{**birthday, "insert_after": "gender"}, *number_fields],
-		"Lead": number_fields,
+		"Lead": [*number_fields, *lead_inquiry],
 	}
 
 

@@ -4,6 +4,8 @@ The request does only what must happen before Meta gets its 200: verify the sign
 payload is a WhatsApp webhook, and store it (see :mod:`marketing_engine.webhook_events`).
 """
 
+import time
+
 import frappe
 from werkzeug.wrappers import Response
 
@@ -16,10 +18,14 @@ WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 # Decrypting every enabled account's app secret costs more than the rest of the request. The
 # decrypted secrets stay in this process (never in Redis), tagged with a version that is bumped
 # in Redis whenever an account changes, so an edited secret is used at the next request.
-_secrets: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+_secrets: dict[str, tuple[str, list[tuple[str, str]], float]] = {}
+# How long a web worker trusts its copy before asking Redis whether an account changed.
+VERSION_CHECK_SECONDS = 1.0
 
 
-@frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
+# xss_safe: the raw body is verified and stored as received; Frappe's HTML sanitizing of a
+# guest's arguments would only cost time on every webhook.
+@frappe.whitelist(allow_guest=True, methods=["GET", "POST"], xss_safe=True)
 def whatsapp(**kwargs) -> Response:
 	if frappe.request.method == "GET":
 		return _verify_subscription()
@@ -56,15 +62,18 @@ def account_that_signed(raw: bytes, signature: str | None) -> str | None:
 
 
 def app_secrets() -> list[tuple[str, str]]:
-	version = (plain_redis().get(secrets_version_key()) or b"0").decode()
 	cached = _secrets.get(frappe.local.site)
+	if cached and time.monotonic() - cached[2] < VERSION_CHECK_SECONDS:
+		return cached[1]
+	version = (plain_redis().get(secrets_version_key()) or b"0").decode()
 	if cached and cached[0] == version:
+		_secrets[frappe.local.site] = (version, cached[1], time.monotonic())
 		return cached[1]
 	secrets = [
 		(name, frappe.get_doc("WhatsApp Account", name).get_app_secret())
 		for name in frappe.get_all("WhatsApp Account", filters={"enabled": 1}, pluck="name")
 	]
-	_secrets[frappe.local.site] = (version, secrets)
+	_secrets[frappe.local.site] = (version, secrets, time.monotonic())
 	return secrets
 
 

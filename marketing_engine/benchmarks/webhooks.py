@@ -11,8 +11,10 @@ over ``connections`` connections from one thread, first bare ``/api/method/ping`
 Frappe request here), then the webhooks.
 
 Reported: accepted webhooks/s beside ping req/s (goal: at least 0.8 of it), statuses applied per
-second while webhooks arrive and until every message is Read, and wrk's latency percentiles.
-Everything the run made is deleted afterwards; any webhook not answered 200 fails the run.
+second while webhooks arrive and until every message is Read, wrk's latency percentiles, the
+applier jobs that ran, and the CPU time per request of gunicorn, the applier and MariaDB (the
+two cores are shared with whatever else runs, which is reported too). Everything the run made is
+deleted afterwards; any webhook not answered 200 fails the run.
 """
 
 import base64
@@ -138,12 +140,15 @@ def run(
 	workers: int = 1,
 	connections: int = 32,
 	first_contact: bool = False,
+	backlog: bool = False,
 	seed: int = 7,
 	max_seconds: int = 900,
 ) -> dict:
 	"""With ``first_contact``, the recipients' consent records do not know their BSUID yet, so the
 	first status of each message teaches it (a consent save); otherwise they know it already, as
-	they do from the second campaign on."""
+	they do from the second campaign on. With ``backlog``, the workers start only once every
+	webhook is answered: the endpoint then has the cores to itself, and the applier drains the
+	whole backlog in full batches, as after an outage."""
 	site = frappe.local.site
 	secret = ensure_account()
 	campaign = ensure_campaign()
@@ -152,6 +157,7 @@ def run(
 	insert_messages(campaign, people)
 	set_user_ids(people, known=not first_contact)
 	frappe.db.commit()
+	plain_redis().delete(applier_key())  # left by a stopped worker, it would hold back the first job
 
 	bench = get_bench_path()
 	sites = os.path.join(bench, "sites")
@@ -172,7 +178,8 @@ def run(
 	)  # fmt: skip
 	pool: list[RQWorker] = []
 	try:
-		pool = [ApplierWorker(worker_log).start() for _ in range(workers)]
+		if not backlog:
+			start_workers(pool, workers, worker_log)
 		wait_for_ping(port, site, gunicorn, log.name)
 		url = f"http://127.0.0.1:{port}/"
 		cpu = CpuMeter(gunicorn, pool)
@@ -184,6 +191,9 @@ def run(
 		accept_seconds = time.monotonic() - started
 		when_answered = cpu.read()
 		applied_when_answered, _ = applied_statuses(campaign)
+		drain_started = time.monotonic()
+		if backlog:
+			start_workers(pool, workers, worker_log)
 		all_read = wait_until_all_read(campaign, messages, started)
 		wait_until_idle(pool)
 		when_all_read = cpu.read()
@@ -207,6 +217,7 @@ def run(
 		"rq_workers": workers,
 		"connections": connections,
 		"first_contact": first_contact,
+		"backlog": backlog,
 		"ping": summarize(ping),
 		"webhook": summarize(accepted),
 		"accepted_to_ping": round(rate(accepted) / rate(ping), 2),
@@ -214,6 +225,10 @@ def run(
 		"backlog_when_answered": statuses - applied_when_answered,
 		"applied_until_all_read_per_s": round(statuses / all_read["seconds"], 1),
 		"seconds_until_all_read": round(all_read["seconds"], 1),
+		# From the last webhook answered (with ``backlog``: from the workers' start) until all Read.
+		"drain_per_s": round(
+			(statuses - applied_when_answered) / (started + all_read["seconds"] - drain_started), 1
+		),
 		# Left Pending with no applier job until the scheduler's next minute.
 		"stranded_events": all_read["stranded"],
 		# Jobs that raised had their events applied by a later job.
@@ -529,6 +544,10 @@ def pending_events() -> int:
 	return frappe.db.count("WhatsApp Webhook Event", {"account": ACCOUNT, "status": "Pending"})
 
 
+def start_workers(pool: list, count: int, log: str) -> None:
+	pool.extend(ApplierWorker(log).start() for _ in range(count))
+
+
 class ApplierWorker(RQWorker):
 	"""A short-queue worker logging to this benchmark's own file: the tests' workers share theirs."""
 
@@ -588,7 +607,7 @@ class CpuMeter:
 
 	def __init__(self, gunicorn: subprocess.Popen, pool: list[RQWorker]):
 		self.gunicorn = gunicorn.pid
-		self.workers = [worker.process.pid for worker in pool]
+		self.pool = pool  # workers started later count from their start
 		self.mariadb = pid_named("mariadbd")
 		# This process (its polling) and, once each run is over and reaped, wrk. Not its tree:
 		# gunicorn and the workers are its children too.
@@ -598,7 +617,7 @@ class CpuMeter:
 		return {
 			"at": time.monotonic(),
 			"gunicorn": tree_cpu_seconds(self.gunicorn),
-			"applier": sum(tree_cpu_seconds(pid) for pid in self.workers),
+			"applier": sum(tree_cpu_seconds(worker.process.pid) for worker in self.pool),
 			"mariadb": tree_cpu_seconds(self.mariadb) if self.mariadb else 0.0,
 			"harness": cpu_seconds(self.harness),
 			"machine": machine_busy_seconds(),
@@ -688,7 +707,8 @@ def print_summary(result: dict) -> None:
 		f"  applied: {result['applied_during_accept_per_s']:,.0f} statuses/s while webhooks arrived "
 		f"({result['backlog_when_answered']:,} left when the last was answered), "
 		f"{result['applied_until_all_read_per_s']:,.0f}/s until all Read "
-		f"({result['seconds_until_all_read']:.1f} s)"
+		f"({result['seconds_until_all_read']:.1f} s); the rest drained at {result['drain_per_s']:,.0f}/s"
+		+ (" (workers started after the last webhook)" if result["backlog"] else "")
 	)
 	if result["stranded_events"]:
 		print(

@@ -212,6 +212,20 @@ def sandbox_templates() -> list[TemplateSpec]:
 			body="Hi {{1}}, this template was paused by Meta for low quality.",
 			examples={"1": "Asha"},
 		),
+		TemplateSpec(
+			# A tracked link as the app sends it: the button's URL in the template ends in the
+			# studio site's redirect, /r/{{link}}, and each message fills in its own token.
+			name="diwali_offer",
+			language="en",
+			category="MARKETING",
+			parameter_format="NAMED",
+			body="Hi {{name}}! Diwali portraits are open: {{offer}}. Tap below to pick your slot.",
+			buttons=[
+				Button(type="URL", text="Book now", url="https://studio.example/r/{{link}}"),
+				OPT_OUT_BUTTON,
+			],
+			examples={"name": "Asha", "offer": "20% off family portraits", "link": "Xq3kT9vLmN2pR7sW1yZ4bA"},
+		),
 	]
 
 

@@ -109,6 +109,16 @@ class TestAccountHealth(LiveChannelTestCase):
 				{"variable": "campaign", "value_type": "Document Field", "value": "campaign"},
 			],
 		)
+		sequence = frappe.get_doc(
+			{
+				"doctype": "Drip Sequence",
+				"sequence_name": f"_ME Health Sequence {frappe.generate_hash(length=5)}",
+				"trigger": "Birthday",
+				"enabled": 1,
+				"steps": [{"wait": 0, "template": template_name(BUSINESS_ACCOUNT, "review_request")}],
+			}
+		).insert()
+		frappe.db.commit()
 		self.simulator.emit_template_status(
 			waba,
 			"review_request",
@@ -123,6 +133,7 @@ class TestAccountHealth(LiveChannelTestCase):
 		self.assertIn("paused", reason)
 		self.assertIn("Low quality", reason)
 		self.assertEqual(self.state(other)[0], "Scheduled")  # another template: untouched
+		self.assertEqual(frappe.db.get_value("Drip Sequence", sequence.name, "status"), "Paused")
 		template = template_name(BUSINESS_ACCOUNT, "review_request")
 		self.assertEqual(frappe.db.get_value("WhatsApp Template", template, "status"), "PAUSED")
 		self.assertTrue(self.notified("review_request"))
@@ -130,6 +141,9 @@ class TestAccountHealth(LiveChannelTestCase):
 		self.simulator.emit_template_status(waba, "review_request", "en", "REINSTATED")
 		self.assertTrue(webhooks_applied(self.simulator))
 		self.assertEqual(self.state(uses_it)[0], "Scheduled")  # back to waiting for its time
+		self.assertEqual(frappe.db.get_value("Drip Sequence", sequence.name, "status"), "Active")
+		frappe.delete_doc("Drip Sequence", sequence.name, force=True)
+		frappe.db.commit()
 		self.assertEqual(frappe.db.get_value("WhatsApp Template", template, "status"), "APPROVED")
 
 	def test_flagged_number_pauses_sending_and_unflagged_resumes(self):

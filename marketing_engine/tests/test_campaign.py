@@ -15,7 +15,9 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 	record_opt_in,
 	record_opt_out,
 )
-from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
+	rate_card_of_account,
+)
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
@@ -119,7 +121,7 @@ class TestCampaign(LiveChannelTestCase):
 		self.assertEqual(
 			{e["reason"]: e["count"] for e in estimate["excluded"]}, {"opted_out": 2, "no_consent": 2}
 		)
-		expected_cost = get_rate_card().estimate({"IN": 16}, "MARKETING").total
+		expected_cost = rate_card_of_account(BUSINESS_ACCOUNT).estimate({"IN": 16}, "MARKETING").total
 		self.assertAlmostEqual(estimate["cost"], float(expected_cost), places=2)
 		self.assertGreater(estimate["cost"], 0)
 		self.assertIsNone(estimate["problem"])
@@ -462,3 +464,32 @@ class TestCampaign(LiveChannelTestCase):
 		self.assertTrue(wait_until(lambda: self.finished(campaign.name), timeout=60))
 		self.assertEqual(len(self.sent_to(campaign.name)), 16)
 		self.assertFalse(frappe.db.get_value("WhatsApp Campaign", campaign.name, "status_reason"))
+
+	def test_replies_to_a_campaign_are_handed_over_when_settings_say_so(self):
+		campaign = self.campaign("_ME Camp Handover")
+		campaign.confirm_send()
+		frappe.db.commit()
+		self.assertTrue(wait_until(lambda: self.finished(campaign.name), timeout=60))
+		self.assertTrue(webhooks_applied(self.simulator, 20))
+		first = frappe.get_all(
+			"WhatsApp Message",
+			filters={"campaign": campaign.name, "status": ("!=", "Skipped")},
+			fields=["phone", "message_id"],
+			limit=1,
+		)[0]
+		try:
+			self.settings(hand_over_campaign_replies=1, campaign_reply_user="Administrator")
+			question = f"Do you do pre-wedding shoots? {frappe.generate_hash(length=4)}"
+			self.simulator.user_sends_text(
+				self.numbers[1].phone_number_id, first.phone, question, first.message_id
+			)
+			self.assertTrue(webhooks_applied(self.simulator, 20))
+		finally:
+			self.settings(hand_over_campaign_replies=0)
+		self.assertTrue(
+			frappe.db.exists(
+				"ToDo", {"allocated_to": "Administrator", "description": ("like", f"%{question}%")}
+			)
+		)
+		reply = frappe.get_all("WhatsApp Message", {"body": question}, ["campaign", "reply_to"])[0]
+		self.assertEqual(reply.campaign, campaign.name)  # the reply counts for the campaign

@@ -471,3 +471,31 @@ def tick_in_child(now: datetime) -> subprocess.Popen:
 		stderr=subprocess.PIPE,
 		text=True,
 	)
+
+
+class TestRepliesInbox(LiveChannelTestCase):
+	def test_answer_freely_inside_the_24_hour_window_only(self):
+		from marketing_engine.api.replies import answer, get_replies
+		from marketing_engine.messaging import BlockedMessage
+
+		phone = f"+9198129{int(frappe.generate_hash(length=4), 16) % 90000:05d}"
+		customer = make_customer(phone, name=f"_ME Inbox Client {phone[-5:]}")
+		frappe.db.commit()
+		self.simulator.user_sends_text(self.numbers[1].phone_number_id, phone.lstrip("+"), "Is Sunday free?")
+		self.assertTrue(webhooks_applied(self.simulator))
+		frappe.db.rollback()
+		(reply,) = [r for r in get_replies() if r.phone == phone]
+		self.assertEqual((reply.person, reply.body, reply.can_answer), (customer, "Is Sunday free?", True))
+
+		sent = answer(reply.name, "Yes, 11 am works. See you!")
+		self.assertEqual(sent["status"], "Accepted", sent)
+		(text,) = [m for m in self.simulator.sent if m.callback_data == sent["name"]]
+		self.assertEqual((text.message_type, text.text), ("text", "Yes, 11 am works. See you!"))
+		self.assertEqual(frappe.db.get_value("WhatsApp Message", reply.name, "handled"), 1)
+		self.assertNotIn(reply.name, [r.name for r in get_replies()])  # handled: off the to-do list
+
+		# A day later the window is closed: WhatsApp allows only a template, and the inbox says so.
+		frappe.db.set_value(
+			"WhatsApp Message", reply.name, "received_at", frappe.utils.add_to_date(None, hours=-25)
+		)
+		self.assertRaisesRegex(BlockedMessage, "24-hour window", answer, reply.name, "Still there?")

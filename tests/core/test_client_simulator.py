@@ -567,7 +567,7 @@ def test_template_list_pages_with_cursors_and_a_summary():
 		auth = {"Authorization": f"Bearer {number.access_token}"}
 		first = requests.get(url, params={"limit": 2, "summary": "total_count"}, headers=auth).json()
 		assert [t["name"] for t in first["data"]] == ["booking_confirmation", "festive_offer"]
-		assert first["summary"] == {"total_count": 5}
+		assert first["summary"] == {"total_count": 6}
 		cursors = first["paging"]["cursors"]
 		assert not cursors["after"].isdigit()  # opaque, as Meta's are
 		second = requests.get(first["paging"]["next"], headers=auth).json()
@@ -577,7 +577,9 @@ def test_template_list_pages_with_cursors_and_a_summary():
 		last = requests.get(
 			url, params={"limit": 2, "after": second["paging"]["cursors"]["after"]}, headers=auth
 		).json()
-		assert [t["name"] for t in last["data"]] == ["old_promo"] and "next" not in last["paging"]
+		assert [t["name"] for t in last["data"]] == ["old_promo", "diwali_offer"] and "next" not in last[
+			"paging"
+		]
 		marketing = requests.get(
 			url,
 			params={
@@ -588,9 +590,14 @@ def test_template_list_pages_with_cursors_and_a_summary():
 			},
 			headers=auth,
 		).json()
-		assert [t["name"] for t in marketing["data"]] == ["festive_offer", "review_request", "showreel_video"]
+		assert [t["name"] for t in marketing["data"]] == [
+			"festive_offer",
+			"review_request",
+			"showreel_video",
+			"diwali_offer",
+		]
 		assert set(marketing["data"][0]) == {"id", "name", "status"}
-		assert marketing["summary"] == {"total_count": 3, "message_template_count": 5}
+		assert marketing["summary"] == {"total_count": 4, "message_template_count": 6}
 
 
 def test_listed_templates_carry_their_examples(simulator, number):

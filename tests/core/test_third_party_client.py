@@ -214,7 +214,7 @@ def test_pywa_gets_metas_errors(setup):
 def test_pywa_lists_templates_with_examples_and_pages(setup):
 	_, _, wa, _, _, _ = setup
 	page = wa.get_templates(pagination=types.Pagination(limit=2))
-	assert page.total_count == 5 and page.message_template_count == 5
+	assert page.total_count == 6 and page.message_template_count == 6
 	assert page.has_next and not page.has_previous
 	assert page.after and not page.after.isdigit()
 	booking, offer = page
@@ -237,7 +237,7 @@ def test_pywa_lists_templates_with_examples_and_pages(setup):
 	assert [t.name for t in rest] == ["review_request", "showreel_video"]
 	assert rest.has_previous and rest.has_next
 	last = wa.get_templates(pagination=types.Pagination(after=rest.after, limit=2))
-	assert [t.name for t in last] == ["old_promo"] and not last.has_next
+	assert [t.name for t in last] == ["old_promo", "diwali_offer"] and not last.has_next
 	assert last[0].status == TemplateStatus.PAUSED
 
 

@@ -11,6 +11,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
 from marketing_engine.engine import drip
 
 
@@ -32,6 +33,7 @@ class DripSequence(Document):
 		)
 
 		birthday_of: DF.Literal["Customers", "Contacts", "Customers and Contacts"]
+		campaign: DF.Link | None
 		condition: DF.Code | None
 		date_field: DF.Data | None
 		description: DF.SmallText | None
@@ -54,10 +56,13 @@ class DripSequence(Document):
 		status_reason: DF.SmallText | None
 		steps: DF.Table[DripStep]
 		trigger: DF.Literal["Project Completed", "Birthday", "Inquiry Stalled", "Date Field"]
+		utm_source: DF.Data | None
 		variables: DF.Table[DripStepVariable]
 
 	# end: auto-generated types
 	def validate(self):
+		if self.steps:
+			self.steps[0].wait_after = "Trigger"  # the first step has nothing else to wait after
 		problems = []
 		for row in self.steps:
 			if row.send_at:
@@ -76,6 +81,17 @@ class DripSequence(Document):
 		self.fill_variable_rows()
 		if self.has_value_changed("trigger") and not self.is_new():
 			self.last_swept_until = None
+		if not self.utm_source:
+			self.utm_source = utm_source_for(self.sequence_name, self.doctype, self.name)
+
+	def after_insert(self):
+		self.db_set(
+			"campaign",
+			ensure_erpnext_campaign(
+				self.sequence_name,
+				_("WhatsApp drip sequence {0} (utm_source={1})").format(self.name, self.utm_source),
+			),
+		)
 
 	def enabling_problems(self) -> list[str]:
 		problems = []
@@ -208,3 +224,8 @@ def ship_sequences() -> None:
 			frappe.get_doc({"doctype": "Drip Sequence", "enabled": 0, **values}).insert(
 				ignore_permissions=True
 			)
+	for name in frappe.get_all("Drip Sequence", filters={"campaign": ("is", "not set")}, pluck="name"):
+		sequence = frappe.get_doc("Drip Sequence", name)
+		if not sequence.utm_source:
+			sequence.db_set("utm_source", utm_source_for(name, sequence.doctype, name))
+		sequence.after_insert()  # made before sequences had their ERPNext Campaign

@@ -31,6 +31,7 @@ class MarketingSettings(Document):
 			WhatsAppTemplateVariable,
 		)
 
+		attribution_window_days: DF.Int
 		booking_confirmation_template: DF.Link | None
 		booking_confirmation_variables: DF.Table[WhatsAppTemplateVariable]
 		campaign_reply_user: DF.Link | None

@@ -28,6 +28,7 @@ class WhatsAppAccount(Document):
 		app_secret: DF.Password | None
 		base_url: DF.Data
 		can_send: DF.Check
+		currency: DF.Link | None
 		display_phone_number: DF.Data | None
 		enabled: DF.Check
 		health_checked_at: DF.Datetime | None

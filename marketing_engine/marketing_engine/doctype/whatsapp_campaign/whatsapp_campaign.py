@@ -10,14 +10,13 @@ schedule and delivery state. Each WhatsApp Campaign creates its ERPNext Campaign
 bookings from its links are attributed through ERPNext's own fields.
 """
 
-import re
-
 import frappe
 from frappe import _
 from frappe.model.document import Document
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from marketing_engine import dispatch
+from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
 from marketing_engine.audience import REASONS, build_audience, eligible_by_region, preview
 from marketing_engine.engine import routing
 from marketing_engine.engine.routing import next_quiet_start, quiet_hours_end
@@ -25,7 +24,9 @@ from marketing_engine.engine.segment_rules import RuleError
 from marketing_engine.engine.templates import TemplateVariableError, check_values, render
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
-from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import get_rate_card
+from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
+	rate_card_of_account,
+)
 
 SENDER_ROLES = ("Marketing Manager", "System Manager")
 EDITABLE_STATUSES = ("Draft", "Scheduled")
@@ -61,6 +62,7 @@ class WhatsAppCampaign(Document):
 		header_attachment: DF.Attach | None
 		header_media_id: DF.Data | None
 		header_url: DF.Data | None
+		holdout_percent: DF.Percent
 		parallel_jobs: DF.Int
 		pause_cause: DF.Data | None
 		rate_card: DF.Link | None
@@ -85,7 +87,9 @@ class WhatsAppCampaign(Document):
 		if not self.account:
 			self.account = get_settings().default_business_account
 		if not self.utm_source:
-			self.utm_source = re.sub(r"[^a-z0-9]+", "-", self.campaign_name.lower()).strip("-")
+			self.utm_source = utm_source_for(self.campaign_name, self.doctype, self.name)
+		if not 0 <= (self.holdout_percent or 0) <= 50:
+			frappe.throw(_("Hold back between 0 and 50% of the audience"))
 		if not self.is_new() and self.status not in EDITABLE_STATUSES:
 			changed = [f for f in LOCKED_FIELDS if self.has_value_changed(f)]
 			if changed:
@@ -109,7 +113,13 @@ class WhatsAppCampaign(Document):
 		self.fill_variable_rows(template)
 
 	def after_insert(self):
-		self.db_set("campaign", self.ensure_erpnext_campaign())
+		self.db_set(
+			"campaign",
+			ensure_erpnext_campaign(
+				self.campaign_name,
+				_("WhatsApp campaign {0} (utm_source={1})").format(self.name, self.utm_source),
+			),
+		)
 
 	def fill_variable_rows(self, template):
 		"""One mapping row per template variable; a guess from the variable's name to start with."""
@@ -121,20 +131,6 @@ class WhatsAppCampaign(Document):
 				variable.lower(), variable.lower() if variable.lower() in dispatch.RECIPIENT_FIELDS else ""
 			)
 			self.append("variables", {"variable": variable, "value_type": "Document Field", "value": guess})
-
-	def ensure_erpnext_campaign(self) -> str:
-		existing = frappe.db.get_value("Campaign", {"campaign_name": self.campaign_name})
-		if existing:
-			return existing
-		campaign = frappe.get_doc(
-			{
-				"doctype": "Campaign",
-				"campaign_name": self.campaign_name,
-				"description": _("WhatsApp campaign {0} (utm_source={1})").format(self.name, self.utm_source),
-			}
-		)
-		campaign.insert(ignore_permissions=True)
-		return campaign.name
 
 	# -- what the form asks ---------------------------------------------------------------------
 	def audience(self):
@@ -180,7 +176,7 @@ class WhatsAppCampaign(Document):
 			by_region = eligible_by_region(audience)
 		except RuleError as e:
 			frappe.throw(str(e), title=_("Segment rule cannot be used"))
-		card = get_rate_card()
+		card = rate_card_of_account(self.account)
 		estimate = card.estimate(by_region, template.category) if card else None
 		account = get_account(self.account)
 		excluded = "\n".join(f"{REASONS[r]}: {n:,}" for r, n in result.excluded.items() if n)
@@ -232,7 +228,7 @@ class WhatsAppCampaign(Document):
 			return {"recipient": None, "text": spec.body}
 		recipient = sample[0]
 		row = {"name": "preview", **recipient}
-		values = dispatch.recipient_values(self, [row])["preview"]
+		values = dispatch.recipient_values(self, [row], preview=True)["preview"]
 		missing = []
 		try:
 			check_values(spec, values)

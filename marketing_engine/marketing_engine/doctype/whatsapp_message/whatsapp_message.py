@@ -23,6 +23,7 @@ class WhatsAppMessage(Document):
 		claimed_by: DF.Data | None
 		contact_doctype: DF.Link | None
 		contact_name: DF.DynamicLink | None
+		cost: DF.Currency
 		delivered_at: DF.Datetime | None
 		direction: DF.Literal["Outbound", "Inbound"]
 		drip_enrollment: DF.Link | None

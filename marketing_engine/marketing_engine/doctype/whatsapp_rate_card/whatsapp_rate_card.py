@@ -75,49 +75,90 @@ class WhatsAppRateCard(Document):
 			conversion=cost.to_decimal(self.conversion_to_inr or 1),
 		)
 
+	def unit_prices(self, category: str) -> dict[str | None, float]:
+		"""Price of one ``category`` message per region in INR, for freezing each message's cost:
+		``prices.get(region, prices[None])`` (None: the catch-all market)."""
+		conversion = cost.to_decimal(self.conversion_to_inr or 1)
+		rates = self.to_market_rates()
+		regions = {country for rate in rates for country in rate.countries}
+		prices = {}
+		for region in [*regions, None]:
+			rate = cost.market_for(region, rates)
+			if rate:
+				prices[region] = float(getattr(rate, category.lower(), 0) * conversion)
+		return prices
 
-def get_rate_card(on_date=None) -> WhatsAppRateCard | None:
+
+def get_rate_card(on_date=None, currency: str | None = None) -> WhatsAppRateCard | None:
 	"""The enabled card in effect on ``on_date`` (today by default): the one with the latest
-	Effective From not after it."""
-	name = frappe.db.get_value(
-		"WhatsApp Rate Card",
-		{"enabled": 1, "effective_from": ("<=", getdate(on_date or today()))},
-		"name",
-		order_by="effective_from desc, creation desc",
+	Effective From not after it, in ``currency`` (the WABA's billing currency) when there is one."""
+	filters = {"enabled": 1, "effective_from": ("<=", getdate(on_date or today()))}
+	name = (
+		frappe.db.get_value(
+			"WhatsApp Rate Card",
+			{**filters, "currency": currency},
+			"name",
+			order_by="effective_from desc, creation desc",
+		)
+		if currency
+		else None
+	) or frappe.db.get_value(
+		"WhatsApp Rate Card", filters, "name", order_by="effective_from desc, creation desc"
 	)
-	return frappe.get_doc("WhatsApp Rate Card", name) if name else None
+	return frappe.get_cached_doc("WhatsApp Rate Card", name) if name else None
 
 
-def published_card_title() -> str:
-	return f"Meta WhatsApp rates from {cost.PUBLISHED_EFFECTIVE_FROM.isoformat()} ({cost.PUBLISHED_CURRENCY})"
+def rate_card_of_account(account: str | None, on_date=None) -> WhatsAppRateCard | None:
+	currency = frappe.db.get_value("WhatsApp Account", account, "currency") if account else None
+	return get_rate_card(on_date, currency or "INR")
 
 
-def ship_published_rate_card() -> str:
-	"""Insert the card of Meta's published rates (marketing_engine.engine.cost) unless a card of
-	that title exists, so that edits made to it on the site survive migrations; returns its name."""
-	title = published_card_title()
-	if frappe.db.exists("WhatsApp Rate Card", title):
-		return title
-	doc = frappe.get_doc(
-		{
-			"doctype": "WhatsApp Rate Card",
-			"title": title,
-			"effective_from": cost.PUBLISHED_EFFECTIVE_FROM,
-			"currency": cost.PUBLISHED_CURRENCY,
-			"conversion_to_inr": float(cost.PUBLISHED_CONVERSION_TO_INR),
-			"source": cost.PUBLISHED_SOURCE,
-			"enabled": 1,
-			"rates": [
-				{
-					"market": rate.market,
-					"countries": ", ".join(rate.countries),
-					"marketing": float(rate.marketing),
-					"utility": float(rate.utility),
-					"authentication": float(rate.authentication),
-				}
-				for rate in cost.published_rates()
-			],
-		}
-	)
-	doc.insert(ignore_permissions=True)
-	return doc.name
+def price_of_message(account: str | None, category: str | None, region: str | None) -> float | None:
+	"""What Meta charges for one message, in INR, on the card in force now: frozen on each message
+	when it is written, so later card changes do not rewrite past costs."""
+	if (category or "").upper() not in cost.CATEGORIES:
+		return 0.0  # free-form service replies inside the 24-hour window are free
+	card = rate_card_of_account(account)
+	if not card:
+		return None
+	prices = card.unit_prices(category)
+	return prices.get(region, prices.get(None))
+
+
+def published_card_title(card=None) -> str:
+	card = card or cost.published_card(cost.PUBLISHED_CURRENCY)
+	return f"Meta WhatsApp rates from {card.effective_from.isoformat()} ({card.currency})"
+
+
+def ship_published_rate_card() -> list[str]:
+	"""Insert each of Meta's published cards (marketing_engine.engine.cost: USD, and INR for a WABA
+	billed in rupees) unless a card of that title exists, so that edits made on the site survive
+	migrations; returns their names."""
+	names = []
+	for card in cost.published_rate_cards():
+		title = published_card_title(card)
+		names.append(title)
+		if frappe.db.exists("WhatsApp Rate Card", title):
+			continue
+		frappe.get_doc(
+			{
+				"doctype": "WhatsApp Rate Card",
+				"title": title,
+				"effective_from": card.effective_from,
+				"currency": card.currency,
+				"conversion_to_inr": float(card.conversion_to_inr),
+				"source": card.source,
+				"enabled": 1,
+				"rates": [
+					{
+						"market": rate.market,
+						"countries": ", ".join(rate.countries),
+						"marketing": float(rate.marketing),
+						"utility": float(rate.utility),
+						"authentication": float(rate.authentication),
+					}
+					for rate in card.rates
+				],
+			}
+		).insert(ignore_permissions=True)
+	return names

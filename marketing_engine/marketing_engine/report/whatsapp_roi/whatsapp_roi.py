@@ -1,0 +1,136 @@
+# Copyright (c) 2026, marketing_engine maintainers and contributors
+# For license information, please see license.txt
+
+"""What each WhatsApp campaign and drip sequence cost and brought in, from marketing_engine.roi
+(the figures the campaign and sequence forms show too)."""
+
+import frappe
+from frappe import _
+from frappe.utils import flt, fmt_money
+
+from marketing_engine import roi
+from marketing_engine.engine.tracking import roi as return_on
+
+CURRENCY = "INR"  # rate cards convert to rupees, and the studios book in rupees
+
+
+def execute(filters=None):
+	rows = roi.figures(filters)
+	for row in rows:
+		row["currency"] = CURRENCY
+	return columns(), rows, None, chart(rows), summary(rows)
+
+
+def columns() -> list[dict]:
+	def money(fieldname, label, width=120):
+		return {
+			"fieldname": fieldname,
+			"label": label,
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": width,
+		}
+
+	def count(fieldname, label, width=90):
+		return {"fieldname": fieldname, "label": label, "fieldtype": "Int", "width": width}
+
+	return [
+		{
+			"fieldname": "reference_doctype",
+			"label": _("Document Type"),
+			"fieldtype": "Link",
+			"options": "DocType",
+			"hidden": 1,
+		},
+		{
+			"fieldname": "name",
+			"label": _("Campaign / Sequence"),
+			"fieldtype": "Dynamic Link",
+			"options": "reference_doctype",
+			"width": 220,
+		},
+		{"fieldname": "kind", "label": _("Kind"), "fieldtype": "Data", "width": 110},
+		{
+			"fieldname": "erpnext_campaign",
+			"label": _("ERPNext Campaign"),
+			"fieldtype": "Link",
+			"options": "Campaign",
+			"width": 160,
+		},
+		count("audience", _("Audience")),
+		count("sent", _("Sent")),
+		count("delivered", _("Delivered")),
+		count("read", _("Read")),
+		count("clicked", _("Clicked")),
+		count("replied", _("Replied")),
+		count("bookings", _("Bookings")),
+		money("revenue", _("Revenue")),
+		money("cost", _("Cost")),
+		money("estimated_cost", _("Estimated Cost")),
+		# A ratio, shown as "12.5x" by the report's formatter.
+		{"fieldname": "roi", "label": _("ROI"), "fieldtype": "Float", "precision": 1, "width": 80},
+		money("revenue_per_recipient", _("Revenue per Recipient"), 150),
+		count("messaged_people", _("Messaged Customers"), 140),
+		count("holdout_people", _("Holdout Customers"), 140),
+		money("messaged_revenue_per_person", _("Revenue per Messaged Customer"), 180),
+		money("holdout_revenue_per_person", _("Revenue per Holdout Customer"), 180),
+		money("incremental_revenue", _("Incremental Revenue"), 150),
+		{
+			"fieldname": "incremental_roi",
+			"label": _("Incremental ROI"),
+			"fieldtype": "Float",
+			"precision": 1,
+			"width": 120,
+		},
+	]
+
+
+def chart(rows: list[dict]) -> dict | None:
+	if not rows:
+		return None
+	return {
+		"type": "bar",
+		"fieldtype": "Currency",
+		"options": CURRENCY,
+		"data": {
+			"labels": [row["title"] for row in rows],
+			"datasets": [
+				{"name": _("Cost"), "values": [row["cost"] for row in rows]},
+				{"name": _("Revenue"), "values": [row["revenue"] for row in rows]},
+			],
+		},
+	}
+
+
+def summary(rows: list[dict]) -> list[dict]:
+	cost = flt(sum(row["cost"] for row in rows), 2)
+	revenue = flt(sum(row["revenue"] for row in rows), 2)
+	ratio = return_on(cost, revenue)
+	line = _("Cost {0} → Revenue {1}").format(rupees(cost), rupees(revenue))
+	if ratio is not None:
+		line += f" ({times(ratio)})"
+	return [
+		{
+			"label": _("Return"),
+			"value": line,
+			"datatype": "Data",
+			"indicator": "Blue" if ratio is None else ("Green" if ratio >= 1 else "Red"),
+		},
+		{
+			"label": _("Bookings"),
+			"value": sum(row["bookings"] for row in rows),
+			"datatype": "Int",
+			"indicator": "Blue",
+		},
+	]
+
+
+def rupees(amount: float) -> str:
+	"""₹50,000 (whole rupees without decimals), in the site's number format."""
+	precision = 0 if flt(amount, 2) == int(amount) else 2
+	return "₹" + fmt_money(amount, precision=precision)
+
+
+def times(ratio: float) -> str:
+	"""100x, 2.5x: one decimal, dropped when it is zero (as the report's formatter shows ROI)."""
+	return f"{ratio:,.1f}".removesuffix(".0") + "x"
