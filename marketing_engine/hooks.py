@@ -52,9 +52,13 @@ doc_events = {
 	"Opportunity": {"on_update": "marketing_engine.drips.on_inquiry_update"},
 	# Web workers keep decrypted app secrets to verify webhooks; a changed account reloads them.
 	"WhatsApp Account": {
+		"after_insert": "marketing_engine.onboarding.account_added",
 		"on_update": "marketing_engine.api.webhook.forget_app_secrets",
 		"on_trash": "marketing_engine.api.webhook.forget_app_secrets",
 	},
+	# The Marketing workspace's checklist ticks itself.
+	"Segment": {"after_insert": "marketing_engine.onboarding.segment_added"},
+	"Drip Sequence": {"on_update": "marketing_engine.onboarding.sequence_saved"},
 }
 
 # Tracked links: /r/<token> records the click and redirects, before Frappe looks for a page.

@@ -1,9 +1,9 @@
 """What each WhatsApp Campaign and Drip Sequence cost and brought in: one source of figures for
 the WhatsApp ROI report and for the campaign and sequence forms.
 
-Each table is read once with a GROUP BY over all the campaigns and sequences asked for (messages,
-clicks, attributions, enrollments, and the holdout groups' Sales Orders), never one query per
-campaign, so the report costs the same few scans whether it shows one row or a hundred.
+A handful of GROUP BY queries cover all the campaigns and sequences asked for at once (messages,
+clicks, attributions, enrollments, and the holdout groups' customers and Sales Orders), never a
+query per campaign, so the report costs the same few scans whether it shows one row or a hundred.
 
 Definitions, per campaign or sequence:
 
@@ -80,7 +80,7 @@ def sequence_figures(name: str) -> dict | None:
 
 # -- what is shown -----------------------------------------------------------------------------
 def _period(filters) -> tuple | None:
-	"""[start, end) datetimes for the dates asked, or None for all time."""
+	"""[start, end) dates for the days asked (``to_date`` whole), or None for all time."""
 	if not filters.from_date and not filters.to_date:
 		return None
 	start = getdate(filters.from_date or "1900-01-01")
@@ -167,13 +167,12 @@ def _holdout_figures(groups: dict, cost: float) -> dict:
 	(messaged_people, messaged_revenue) = groups.get(False, (0, 0.0))
 	(holdout_people, holdout_revenue) = groups.get(True, (0, 0.0))
 	result = incremental(messaged_revenue, messaged_people, holdout_revenue, holdout_people, cost)
+	amounts = {key: value for key, value in result.items() if key != "incremental_roi"}
 	return {
 		"messaged_people": messaged_people,
 		"holdout_people": holdout_people,
-		**{
-			key: flt(value, 2) if key != "incremental_roi" and value is not None else value
-			for key, value in result.items()
-		},
+		**{key: None if value is None else flt(value, 2) for key, value in amounts.items()},
+		"incremental_roi": result["incremental_roi"],
 	}
 
 
@@ -196,8 +195,8 @@ class _Scope:
 	def condition(self, alias: str, sequence_moment: str) -> str:
 		"""Rows of ``alias`` that belong to a campaign or a sequence asked for; a sequence's only
 		when ``sequence_moment`` (an SQL expression) falls in the period. A side with nothing
-		asked for is left out: a lone ``campaign in (...)`` reads the campaign's index rows
-		where an OR with the unindexed ``drip_sequence`` would scan the table."""
+		asked for is left out: a lone ``campaign in (...)`` (a campaign's form) reads that
+		campaign's rows by its index, where an OR with the other column would scan the table."""
 		parts = []
 		if self.campaigns:
 			parts.append(f"{alias}.campaign in %(campaigns)s")
@@ -321,7 +320,7 @@ def _holdout_groups(campaigns: list[dict]) -> dict[str, dict[bool, tuple[int, fl
 			join `tabWhatsApp Campaign` c on c.name = m.campaign
 			where o.docstatus = 1 and ({" or ".join(windows)})
 				and o.transaction_date between date(c.started_at)
-					and date(c.started_at) + interval %(window)s day
+					and date(c.started_at) + interval %(window)s - 1 day
 		) booked
 		group by booked.campaign, booked.held_out""",
 		values,

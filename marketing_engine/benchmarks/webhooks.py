@@ -460,7 +460,9 @@ def wrk_command(url: str, script: str, request_file: str, connections: int, max_
 	]  # fmt: skip
 
 
-def send_once(url: str, script: str, request_file: str, connections: int, max_seconds: int) -> dict:
+def send_once(
+	url: str, script: str, request_file: str, connections: int, max_seconds: int, expected: str = "200"
+) -> dict:
 	wrk = subprocess.Popen(
 		wrk_command(url, script, request_file, connections, max_seconds),
 		stdout=subprocess.PIPE,
@@ -478,7 +480,7 @@ def send_once(url: str, script: str, request_file: str, connections: int, max_se
 			wrk.kill()
 	if wrk.returncode:
 		raise RuntimeError(f"wrk failed ({wrk.returncode}): {errors}")
-	return checked(wrk_result(output))
+	return checked(wrk_result(output), expected)
 
 
 def wrk_result(output: str) -> dict:
@@ -488,13 +490,13 @@ def wrk_result(output: str) -> dict:
 	raise RuntimeError(f"wrk printed no result:\n{output}")
 
 
-def checked(result: dict) -> dict:
-	"""Fail loudly unless every request was answered 200."""
-	not_ok = {status: n for status, n in result["statuses"].items() if status != "200"}
+def checked(result: dict, expected: str = "200") -> dict:
+	"""Fail loudly unless every request was answered with the ``expected`` status."""
+	not_ok = {status: n for status, n in result["statuses"].items() if status != expected}
 	if result["answered"] != result["requests"] or not_ok:
 		raise RuntimeError(
-			f"{result['requests'] - result['statuses'].get('200', 0)} of {result['requests']} requests were "
-			f"not answered 200 (answers by status: {result['statuses']})"
+			f"{result['requests'] - result['statuses'].get(expected, 0)} of {result['requests']} requests were "
+			f"not answered {expected} (answers by status: {result['statuses']})"
 		)
 	return result
 

@@ -244,8 +244,12 @@ class GraphAPISimulator:
 		status_delay: float = 0.02,
 		read_receipts: bool = True,
 		webhook_threads: int = 2,
+		webhook_headers: dict[str, str] | None = None,
 	):
 		self.numbers = {n.phone_number_id: n for n in numbers or [SANDBOX_SYSTEM, SANDBOX_BUSINESS]}
+		# Sent with every webhook besides the signature: a bench serving several sites on one port
+		# tells them apart by X-Frappe-Site-Name.
+		self.webhook_headers = dict(webhook_headers or {})
 		wabas = {n.waba_id for n in self.numbers.values()}
 		self.templates: dict[str, list[TemplateSpec]] = templates or {w: sandbox_templates() for w in wabas}
 		self.template_quality: dict[tuple[str, str, str], str] = {}  # (waba, name, language) -> score
@@ -1151,6 +1155,7 @@ class GraphAPISimulator:
 					number.webhook_url,
 					data=raw,
 					headers={
+						**self.webhook_headers,
 						"Content-Type": "application/json",
 						SIGNATURE_HEADER: sign(raw, number.app_secret),
 					},
@@ -1393,12 +1398,22 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--webhook-url", help="where to deliver status and inbound webhooks")
 	parser.add_argument("--rate", type=int, default=80, help="messages per second per number")
 	parser.add_argument("--latency", type=float, default=0.0, help="seconds each API call takes")
+	parser.add_argument(
+		"--webhook-header",
+		action="append",
+		default=[],
+		metavar="NAME:VALUE",
+		help="a header to send with every webhook (e.g. X-Frappe-Site-Name:mysite.localhost)",
+	)
 	args = parser.parse_args(argv)
+	headers = dict(h.split(":", 1) for h in args.webhook_header)
 	numbers = [SANDBOX_SYSTEM, SANDBOX_BUSINESS]
 	for number in numbers:
 		number.rate_per_second = args.rate
 		number.webhook_url = args.webhook_url
-	sim = GraphAPISimulator(numbers, host=args.host, port=args.port, latency=args.latency).start()
+	sim = GraphAPISimulator(
+		numbers, host=args.host, port=args.port, latency=args.latency, webhook_headers=headers
+	).start()
 	print(f"Graph API simulator on {sim.base_url} (webhooks to {args.webhook_url or 'nowhere'})")
 	for n in numbers:
 		print(

@@ -678,3 +678,13 @@ def test_the_user_directory_knows_who_is_who(simulator, number):
 def test_a_bad_template_cursor_is_refused(simulator, number):
 	status, body = simulator.handle_templates(number.waba_id, number.access_token, {"after": ["%%%"]})
 	assert status == 400 and body["error"]["code"] == 100
+
+
+def test_webhooks_carry_the_extra_headers_asked_for(receiver):
+	number = make_number(webhook_url=receiver.url)
+	with GraphAPISimulator([number], webhook_headers={"X-Frappe-Site-Name": "studio.localhost"}) as sim:
+		sim.user_sends_text(number.phone_number_id, "919800000001", "hello")
+		assert sim.wait_for_webhooks(5)
+	headers, raw = receiver.requests[0]
+	assert headers["X-Frappe-Site-Name"] == "studio.localhost"
+	assert signature_matches(raw, headers["X-Hub-Signature-256"], number.app_secret)

@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_url, now_datetime
 
+from marketing_engine import onboarding
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.routing import AccountState
@@ -110,6 +111,8 @@ class WhatsAppAccount(Document):
 				"Meta reports this number can send messages."
 			)
 		self.save()
+		if self.can_send:
+			onboarding.done(onboarding.HEALTH)
 		return {"health_status": self.health_status, "can_send": self.can_send, "detail": self.health_detail}
 
 	@frappe.whitelist()
@@ -134,6 +137,8 @@ class WhatsAppAccount(Document):
 		)
 		for name in gone:
 			frappe.db.set_value("WhatsApp Template", name, "status", "DELETED")
+		if kept:
+			onboarding.done(onboarding.TEMPLATES)
 		return {"synced": len(kept), "deleted": len(gone)}
 
 

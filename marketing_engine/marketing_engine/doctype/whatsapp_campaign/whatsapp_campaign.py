@@ -15,7 +15,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
-from marketing_engine import dispatch
+from marketing_engine import dispatch, onboarding
 from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
 from marketing_engine.audience import REASONS, build_audience, eligible_by_region, preview
 from marketing_engine.engine import routing
@@ -251,6 +251,7 @@ class WhatsAppCampaign(Document):
 		problem = self.sending_problem()
 		if problem:
 			frappe.throw(problem, title=_("Campaign cannot be sent"))
+		onboarding.done(onboarding.CAMPAIGN)
 		if self.send_mode == "Schedule":
 			if not self.scheduled_at or get_datetime(self.scheduled_at) <= now_datetime():
 				frappe.throw(_("Choose a time in the future to schedule the campaign"))
