@@ -17,6 +17,8 @@ doctype_js = {
 	"Sales Order": "public/js/sales_order.js",
 	"Customer": "public/js/whatsapp_consent_panel.js",
 	"Contact": "public/js/whatsapp_consent_panel.js",
+	"WhatsApp Campaign": "public/js/roi_summary.js",
+	"Drip Sequence": "public/js/roi_summary.js",
 }
 
 # Customer and Contact show their WhatsApp consent and messages under Connections.

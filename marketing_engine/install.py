@@ -86,6 +86,8 @@ INDEXES = {
 		"me_recent_marketing": ["category", "submitted_at", "status", "phone", "user_id"],
 		# Replies find the last message sent to the person.
 		"me_phone_submitted": ["phone", "submitted_at"],
+		# A sequence's funnel and return read its own messages only.
+		"me_drip_sequence": ["drip_sequence", "creation"],
 	},
 	"WhatsApp Consent Log": {"me_consent": ["consent"]},
 	"WhatsApp Consent": {"me_customer": ["customer"]},

@@ -27,9 +27,11 @@ bookings attributed to them with them) and of its enrollments created in the per
 
 from __future__ import annotations
 
+import collections
 from datetime import timedelta
 
 import frappe
+from frappe import _
 from frappe.utils import cint, flt, getdate
 
 from marketing_engine.engine.tracking import incremental, roi
@@ -76,6 +78,18 @@ def sequence_figures(name: str) -> dict | None:
 	None when there is no such sequence."""
 	rows = _rows([], _sequences(name), None, sequences_without_messages=True)
 	return rows[0] if rows else None
+
+
+@frappe.whitelist()
+def figures_of(doctype: str, name: str) -> dict | None:
+	"""The row a WhatsApp Campaign's or a Drip Sequence's form shows, for whoever may read it."""
+	figures_for = {"WhatsApp Campaign": campaign_figures, "Drip Sequence": sequence_figures}.get(doctype)
+	if not figures_for:
+		frappe.throw(
+			_("ROI figures are kept for WhatsApp Campaigns and Drip Sequences, not {0}").format(doctype)
+		)
+	frappe.has_permission(doctype, "read", name, throw=True)
+	return figures_for(name)
 
 
 # -- what is shown -----------------------------------------------------------------------------
@@ -213,24 +227,31 @@ def _key(campaign: str | None, sequence: str | None) -> tuple:
 
 
 def _message_counts(scope: _Scope) -> dict[tuple, dict]:
-	"""Per campaign and sequence, from one pass over the messages."""
+	"""Per campaign and sequence, from one pass over the messages: grouped by what tells the
+	figures apart (as dispatch.update_counters counts a campaign) and summed up here, so that
+	each figure's definition is the Python below. Over 100,000 rows it takes as long as eight
+	conditional sums in SQL did."""
 	rows = frappe.db.sql(
-		f"""select m.campaign, m.drip_sequence,
-			count(*) as audience,
-			sum(m.status in %(sent)s) as sent,
-			sum(m.status in %(delivered)s) as delivered,
-			sum(m.status = 'Read') as `read`,
-			sum(m.replied_at is not null) as replied,
-			sum(if(m.billable = 1, ifnull(m.cost, 0), 0)) as cost,
-			sum(if(m.status in %(sent)s, ifnull(m.cost, 0), 0)) as estimated_cost,
-			sum(m.status = 'Skipped' and m.error_title = %(holdout)s) as held_out
+		f"""select m.campaign, m.drip_sequence, m.status, m.billable = 1, m.replied_at is not null,
+			m.status = 'Skipped' and m.error_title = %(holdout)s, count(*), sum(ifnull(m.cost, 0))
 		from `tabWhatsApp Message` m
 		where {scope.condition("m", "m.creation")}
-		group by m.campaign, m.drip_sequence""",
-		{**scope.values, "sent": SENT, "delivered": DELIVERED, "holdout": HOLDOUT},
-		as_dict=True,
+		group by m.campaign, m.drip_sequence, m.status, m.billable = 1, m.replied_at is not null,
+			m.status = 'Skipped' and m.error_title = %(holdout)s""",
+		{**scope.values, "holdout": HOLDOUT},
 	)
-	return {_key(row.campaign, row.drip_sequence): row for row in rows}
+	counts: dict[tuple, dict] = {}
+	for campaign, sequence, status, billable, replied, held_out, count, cost in rows:
+		counted = counts.setdefault(_key(campaign, sequence), collections.Counter())
+		counted["audience"] += count
+		counted["sent"] += count if status in SENT else 0
+		counted["delivered"] += count if status in DELIVERED else 0
+		counted["read"] += count if status == "Read" else 0
+		counted["replied"] += count if replied else 0
+		counted["held_out"] += count if held_out else 0
+		counted["cost"] += flt(cost) if billable else 0
+		counted["estimated_cost"] += flt(cost) if status in SENT else 0
+	return counts
 
 
 def _click_counts(scope: _Scope) -> dict[tuple, int]:
@@ -320,7 +341,7 @@ def _holdout_groups(campaigns: list[dict]) -> dict[str, dict[bool, tuple[int, fl
 			join `tabWhatsApp Campaign` c on c.name = m.campaign
 			where o.docstatus = 1 and ({" or ".join(windows)})
 				and o.transaction_date between date(c.started_at)
-					and date(c.started_at) + interval %(window)s - 1 day
+					and date(c.started_at) + interval %(window)s day
 		) booked
 		group by booked.campaign, booked.held_out""",
 		values,

@@ -11,6 +11,7 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
+	group_segment,
 	make_customer,
 	make_customer_group,
 	template_name,
@@ -32,14 +33,7 @@ class TestAccountHealth(LiveChannelTestCase):
 			name = f"_ME Health Client{i}"
 			customer = frappe.db.exists("Customer", name) or make_customer(phone, name=name, group=GROUP)
 			record_opt_in(phone, OptInSource.FORM, links={"customer": customer})
-		if not frappe.db.exists("Segment", AUDIENCE):
-			frappe.get_doc(
-				{
-					"doctype": "Segment",
-					"segment_name": AUDIENCE,
-					"rules": [{"criterion": "Customer Group", "operator": "is", "value": GROUP}],
-				}
-			).insert()
+		group_segment(AUDIENCE, GROUP)
 		frappe.db.commit()
 
 	def tearDown(self):

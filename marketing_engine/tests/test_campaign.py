@@ -22,6 +22,7 @@ from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
 	RQWorker,
+	group_segment,
 	make_customer,
 	make_customer_group,
 	template_name,
@@ -50,14 +51,7 @@ class TestCampaign(LiveChannelTestCase):
 				record_opt_in(phone, OptInSource.FORM, links={"customer": customer})
 			if kind == "out":
 				record_opt_out(phone, OptOutSource.STOP_KEYWORD)
-		if not frappe.db.exists("Segment", AUDIENCE):
-			frappe.get_doc(
-				{
-					"doctype": "Segment",
-					"segment_name": AUDIENCE,
-					"rules": [{"criterion": "Customer Group", "operator": "is", "value": GROUP}],
-				}
-			).insert()
+		group_segment(AUDIENCE, GROUP)
 		frappe.db.commit()
 		cls.worker = RQWorker().start()
 

@@ -21,6 +21,7 @@ from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
 	RQWorker,
+	group_segment,
 	make_customer,
 	make_customer_group,
 	make_item_group,
@@ -46,13 +47,7 @@ class TestDrips(LiveChannelTestCase):
 		# the sequences only enrol this run's people (their audience is this group's segment).
 		cls.counter = int(frappe.generate_hash(length=4), 16) % 9000
 		cls.group = make_customer_group(f"_ME Drip Run {cls.counter}")
-		cls.segment = frappe.get_doc(
-			{
-				"doctype": "Segment",
-				"segment_name": f"_ME Drip Run {cls.counter}",
-				"rules": [{"criterion": "Customer Group", "operator": "is", "value": cls.group}],
-			}
-		).insert()
+		cls.segment = group_segment(f"_ME Drip Run {cls.counter}", cls.group)
 		frappe.db.commit()
 
 	@classmethod
@@ -98,7 +93,7 @@ class TestDrips(LiveChannelTestCase):
 				"handover_to": "User",
 				"handover_user": "Administrator",
 				"steps": [{"template": review, **step} for step in steps],
-				"segments": [{"segment": self.segment.name}] if audience else [],
+				"segments": [{"segment": self.segment}] if audience else [],
 				**values,
 			}
 		).insert()

@@ -16,6 +16,7 @@ from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
 	RQWorker,
+	group_segment,
 	make_customer,
 	make_customer_group,
 	template_name,
@@ -39,14 +40,7 @@ class TestFaults(LiveChannelTestCase):
 			customer = frappe.db.exists("Customer", name) or make_customer(phone, name=name, group=GROUP)
 			record_opt_in(phone, OptInSource.FORM, links={"customer": customer})
 			cls.phones.append(phone.lstrip("+"))
-		if not frappe.db.exists("Segment", AUDIENCE):
-			frappe.get_doc(
-				{
-					"doctype": "Segment",
-					"segment_name": AUDIENCE,
-					"rules": [{"criterion": "Customer Group", "operator": "is", "value": GROUP}],
-				}
-			).insert()
+		group_segment(AUDIENCE, GROUP)
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 10)
 		frappe.db.commit()
 		cls.worker = RQWorker().start()

@@ -15,6 +15,7 @@ from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent
 from marketing_engine.messaging import route, send_template
 from marketing_engine.tests.utils import (
 	configure_channel,
+	group_segment,
 	make_customer,
 	make_customer_group,
 	sandbox_numbers,
@@ -241,14 +242,7 @@ class TestBusinessScopedUserIDs(FrappeTestCase):
 		group = make_customer_group("_ME BSUID Group")
 		customer = make_customer(None, name="_ME BSUID No Number", group=group)
 		record_opt_in(None, OptInSource.FORM, links={"customer": customer}, user_id=user_id)
-		segment = frappe.get_doc(
-			{
-				"doctype": "Segment",
-				"segment_name": "_ME BSUID Audience",
-				"rules": [{"criterion": "Customer Group", "operator": "is", "value": group}],
-			}
-		).insert()
-		result = preview(build_audience([segment.name]))
+		result = preview(build_audience([group_segment("_ME BSUID Audience", group)]))
 		self.assertEqual(result.eligible, 1)
 		self.assertEqual(result.sample[0]["phone"], user_id)
 		self.assertEqual(result.sample[0]["region"], "IN")

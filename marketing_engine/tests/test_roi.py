@@ -20,6 +20,7 @@ from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
 	RQWorker,
+	group_segment,
 	make_customer,
 	make_customer_group,
 	make_sales_order,
@@ -46,13 +47,7 @@ class TestROI(LiveChannelTestCase):
 			customer = make_customer(phone, name=f"_ME ROI Client {cls.run_id} {i}", group=cls.group)
 			record_opt_in(phone, OptInSource.FORM, links={"customer": customer})
 			cls.people.append((customer, phone))
-		cls.segment = frappe.get_doc(
-			{
-				"doctype": "Segment",
-				"segment_name": f"_ME ROI {cls.run_id}",
-				"rules": [{"criterion": "Customer Group", "operator": "is", "value": cls.group}],
-			}
-		).insert()
+		cls.segment = group_segment(f"_ME ROI {cls.run_id}", cls.group)
 		frappe.db.commit()
 		cls.worker = RQWorker().start()
 
@@ -66,7 +61,7 @@ class TestROI(LiveChannelTestCase):
 			{
 				"doctype": "WhatsApp Campaign",
 				"campaign_name": f"{title} {self.run_id}",
-				"segments": [{"segment": self.segment.name}],
+				"segments": [{"segment": self.segment}],
 				"template": template_name(BUSINESS_ACCOUNT, "diwali_offer"),
 				"holdout_percent": holdout,
 				"variables": [

@@ -113,6 +113,15 @@ class TestROIReport(FrappeTestCase):
 		# Not in March: shown when asked for by name, not in the month's report.
 		cls.april_campaign = cls.new_campaign("April", "2026-04-01 10:00:00")
 		message("2026-04-01 10:00:01", "Pending", 1.0, 0, campaign=cls.april_campaign)
+		# Skipped, but not held out: no holdout group to measure.
+		message(
+			"2026-04-01 10:00:02",
+			"Skipped",
+			campaign=cls.april_campaign,
+			contact_doctype="Customer",
+			contact_name=cls.customer,
+			error_title="No consent",
+		)
 		cls.draft_campaign = cls.new_campaign("Draft", None, status="Draft")
 
 	@classmethod
@@ -180,20 +189,20 @@ class TestROIReport(FrappeTestCase):
 	@classmethod
 	def make_holdout_campaign(cls):
 		"""Three customers messaged (one of them twice) and two held out; a customer skipped for
-		another reason, one whose message failed, and a lead, who are in neither group."""
+		another reason, one whose message failed, and a lead, who are in neither group. Then a
+		second holdout campaign whose window overlaps the first's."""
 		cls.holdout_campaign = cls.new_campaign("Holdout", "2026-03-10 09:30:00", holdout_percent=40)
-		on = {"campaign": cls.holdout_campaign}
 		m1, m2, m3, h1, h2, skipped, failed = (make_customer(None) for _ in range(7))
 
-		def row(customer, status, cost=None, billable=0, **values):
+		def row(customer, status, cost=None, billable=0, campaign=cls.holdout_campaign, **values):
 			return message(
 				"2026-03-10 09:30:00",
 				status,
 				cost,
 				billable,
+				campaign=campaign,
 				contact_doctype="Customer",
 				contact_name=customer,
-				**on,
 				**values,
 			)
 
@@ -205,7 +214,15 @@ class TestROIReport(FrappeTestCase):
 		row(h2, "Skipped", error_title="Holdout")
 		row(skipped, "Skipped", error_title="No consent")
 		row(failed, "Failed", 1.0, 0)
-		message("2026-03-10 09:30:00", "Delivered", 0.5, 1, contact_doctype="Lead", contact_name="x", **on)
+		message(
+			"2026-03-10 09:30:00",
+			"Delivered",
+			0.5,
+			1,
+			campaign=cls.holdout_campaign,
+			contact_doctype="Lead",
+			contact_name="_ME ROI Lead",
+		)
 
 		orders = {
 			m1: [("2026-03-10", 40000), ("2026-03-15", 10000), ("2026-03-16", 70000), ("2026-03-09", 80000)],
@@ -219,7 +236,19 @@ class TestROIReport(FrappeTestCase):
 				booked[customer, on_date] = make_sales_order(customer, rate, on=on_date)
 		make_sales_order(m2, 60000, submit=False, on="2026-03-12")  # a draft is no booking
 		make_sales_order(m2, 90000, on="2026-03-12").cancel()
-		attribution(booked[m1, "2026-03-10"].name, 40000, message=first, touch="Click", **on)
+		attribution(
+			booked[m1, "2026-03-10"].name, 40000, campaign=cls.holdout_campaign, message=first, touch="Click"
+		)
+
+		# Four days later, its window 14 to 19 March: m1 again, m4, who booked the day before it
+		# started (inside the first campaign's window), and h1 held out again.
+		second = cls.new_campaign("Holdout Two", "2026-03-14 10:00:00", holdout_percent=30)
+		cls.second_holdout_campaign = second
+		m4 = make_customer(None)
+		make_sales_order(m4, 20000, on="2026-03-13")
+		row(m1, "Read", 1.0, 1, campaign=second)
+		row(m4, "Delivered", 0.0, 0, campaign=second)
+		row(h1, "Skipped", campaign=second, error_title="Holdout")
 
 	def row_of(self, rows: list[dict], name: str) -> dict:
 		found = [row for row in rows if row["name"] == name]
@@ -250,6 +279,18 @@ class TestROIReport(FrappeTestCase):
 		for figure in roi.HOLDOUT_FIGURES:
 			self.assertIsNone(row[figure], f"{figure} without a holdout group")
 		self.assertEqual(roi.campaign_figures(self.campaign), row)
+
+	def test_the_forms_ask_by_doctype_and_need_read_permission(self):
+		self.assertEqual(
+			roi.figures_of("WhatsApp Campaign", self.campaign), roi.campaign_figures(self.campaign)
+		)
+		self.assertEqual(roi.figures_of("Drip Sequence", self.sequence), roi.sequence_figures(self.sequence))
+		self.assertRaises(frappe.ValidationError, roi.figures_of, "Customer", self.customer)
+		frappe.set_user("Guest")
+		try:
+			self.assertRaises(frappe.PermissionError, roi.figures_of, "WhatsApp Campaign", self.campaign)
+		finally:
+			frappe.set_user("Administrator")
 
 	def test_sequence_figures_over_all_time_and_over_the_period(self):
 		all_time = roi.sequence_figures(self.sequence)
@@ -330,6 +371,28 @@ class TestROIReport(FrappeTestCase):
 		self.assertAlmostEqual(actual.pop("incremental_roi"), expected.pop("incremental_roi"), places=6)
 		self.assertEqual(actual, expected)
 
+	def test_holdout_campaigns_keep_their_own_windows(self):
+		"""The second campaign counts m1's orders of the 15th and 16th (the first campaign only
+		the 15th's), not m4's of the 13th, inside the first campaign's window but before its own."""
+		row = self.row_of(roi.figures(MARCH), self.second_holdout_campaign)
+		expected = {
+			"audience": 3,
+			"sent": 2,
+			"cost": 1.0,
+			"revenue": 0.0,
+			"roi": 0.0,
+			"messaged_people": 2,
+			"holdout_people": 1,
+			"messaged_revenue_per_person": 40000.0,
+			"holdout_revenue_per_person": 0.0,
+			"incremental_revenue_per_person": 40000.0,
+			"incremental_revenue": 80000.0,
+			"incremental_roi": 80000.0,
+		}
+		self.assertEqual({key: row[key] for key in expected}, expected)
+		first = self.row_of(roi.figures(MARCH), self.holdout_campaign)
+		self.assertEqual(first["messaged_revenue_per_person"], 16666.67)
+
 	def test_holdout_window_follows_the_setting(self):
 		"""With a one-day window m1's order on the 15th drops out of the messaged group's revenue;
 		an unset window is the week attribution uses."""
@@ -349,7 +412,8 @@ class TestROIReport(FrappeTestCase):
 		self.assertEqual(
 			[(row["kind"], row["name"]) for row in march],
 			[
-				("Campaign", self.holdout_campaign),  # latest start first
+				("Campaign", self.second_holdout_campaign),  # latest start first
+				("Campaign", self.holdout_campaign),
 				("Campaign", self.campaign),
 				("Drip Sequence", self.sequence),
 			],
@@ -366,7 +430,8 @@ class TestROIReport(FrappeTestCase):
 			[self.campaign],
 		)
 		april = roi.figures({"campaign": self.april_campaign})[0]
-		self.assertEqual((april["audience"], april["sent"]), (1, 0))
+		self.assertEqual((april["audience"], april["sent"]), (2, 0))
+		self.assertIsNone(april["holdout_people"])
 		self.assertIsNone(april["roi"], "no cost, no ratio")
 		self.assertIsNone(april["revenue_per_recipient"], "nothing sent")
 
@@ -396,6 +461,9 @@ class TestROIReport(FrappeTestCase):
 		# groups' customers and revenue; one campaign needs neither sequences nor enrollments.
 		self.assertEqual(len(statements(MARCH)), 8)
 		self.assertEqual(len(statements({"campaign": self.holdout_campaign})), 6)
+		# Without a holdout group (the April campaign skipped someone, but held nobody out) there
+		# are no groups to query.
+		self.assertEqual(len(statements({"campaign": self.april_campaign})), 4)
 
 	def test_report(self):
 		columns, data, message, chart, summary = whatsapp_roi.execute(frappe._dict(MARCH))
@@ -439,14 +507,17 @@ class TestROIReport(FrappeTestCase):
 		)
 
 		self.assertEqual(chart["type"], "bar")
-		self.assertEqual(chart["data"]["labels"], [self.holdout_campaign, self.campaign, self.sequence])
+		self.assertEqual(
+			chart["data"]["labels"],
+			[self.second_holdout_campaign, self.holdout_campaign, self.campaign, self.sequence],
+		)
 		self.assertEqual(
 			[(dataset["name"], dataset["values"]) for dataset in chart["data"]["datasets"]],
-			[("Cost", [2.5, 1.25, 1.6]), ("Revenue", [40000.0, 50000.0, 12000.0])],
+			[("Cost", [1.0, 2.5, 1.25, 1.6]), ("Revenue", [0.0, 40000.0, 50000.0, 12000.0])],
 		)
 
-		# 5.35 spent, 102,000 earned: 19,065.4 rupees per rupee.
-		self.assertEqual(summary[0]["value"], "Cost ₹5.35 → Revenue ₹102,000 (19,065.4x)")
+		# 6.35 spent, 102,000 earned: 16,063 rupees per rupee.
+		self.assertEqual(summary[0]["value"], "Cost ₹6.35 → Revenue ₹102,000 (16,063x)")
 		self.assertEqual(summary[0]["indicator"], "Green")
 		self.assertEqual((summary[1]["label"], summary[1]["value"]), ("Bookings", 4))
 

@@ -86,6 +86,19 @@ def make_customer_group(name: str) -> str:
 	return name
 
 
+def group_segment(name: str, group: str) -> str:
+	"""A dynamic segment of one customer group, made once."""
+	if not frappe.db.exists("Segment", name):
+		frappe.get_doc(
+			{
+				"doctype": "Segment",
+				"segment_name": name,
+				"rules": [{"criterion": "Customer Group", "operator": "is", "value": group}],
+			}
+		).insert()
+	return name
+
+
 def before_tests():
 	"""Complete ERPNext's setup on a fresh test site and make the groups a Customer needs."""
 	from erpnext.setup.utils import before_tests as erpnext_before_tests
