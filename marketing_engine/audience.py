@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, getdate, now_datetime, nowdate
+from frappe.utils import add_days, cint, getdate, now_datetime, nowdate
 
 from marketing_engine.engine import phone, segment_rules
 from marketing_engine.engine.segment_rules import Rule, RuleError
@@ -123,10 +123,10 @@ def rules_of(segment) -> list[Rule]:
 			value=row.value,
 			value_to=row.value_to,
 			negate=bool(row.negate),
-			group=row.rule_group or 1,
+			group=cint(row.rule_group) or 1,
 			booked_from=getdate(row.booked_from) if row.booked_from else None,
 			booked_to=getdate(row.booked_to) if row.booked_to else None,
-			booked_months_ago=row.booked_months_ago or None,
+			booked_months_ago=cint(row.booked_months_ago) or None,
 			row=row.idx,
 		)
 		for row in segment.rules

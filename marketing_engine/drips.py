@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, get_datetime, getdate, now_datetime
+from frappe.utils import add_days, cint, get_datetime, getdate, now_datetime
 
 from marketing_engine.audience import build_audience, display_name
 from marketing_engine.engine import drip
@@ -101,10 +101,10 @@ def sweep(sequence, now) -> int:
 		mark_swept(sequence.name, now)
 		return count
 	if sequence.trigger == "Inquiry Stalled":
-		after, until = drip.stalled_window(sequence.last_swept_until, now, sequence.stalled_days or 0)
+		after, until = drip.stalled_window(sequence.last_swept_until, now, cint(sequence.stalled_days))
 		statuses = lead_statuses(sequence)
 		# The trigger fires when the inquiry has been unchanged for the days asked: modified + days.
-		stalled = timedelta(days=sequence.stalled_days or 0)
+		stalled = timedelta(days=cint(sequence.stalled_days))
 		people = [
 			("Lead", name, "Lead", name, modified + stalled)
 			for name, modified in frappe.db.sql(
@@ -511,7 +511,7 @@ def step_header(sequence, step, spec, account: str | None) -> MediaHeader | None
 
 def to_step(row) -> drip.Step:
 	return drip.Step(
-		wait=row.wait or 0,
+		wait=cint(row.wait),
 		unit=row.wait_unit or "Days",
 		after="Trigger" if row.wait_after == "Trigger" else "Previous Step",
 		at_time=drip.parse_time_of_day(row.send_at) if row.send_at else None,

@@ -78,7 +78,15 @@ def app_secrets() -> list[tuple[str, str]]:
 
 
 def forget_app_secrets(doc=None, method=None) -> None:
-	"""Called when a WhatsApp Account is saved or deleted: every web worker reloads its secrets."""
+	"""Called when a WhatsApp Account is saved or deleted. This process forgets its secrets at
+	once; every other web worker reloads them within ``VERSION_CHECK_SECONDS`` of the commit. The
+	version moves only after the commit, or a worker could reload the old secrets in between and
+	keep them under the new version."""
+	_secrets.pop(frappe.local.site, None)
+	frappe.db.after_commit.add(_bump_secrets_version)
+
+
+def _bump_secrets_version() -> None:
 	plain_redis().incr(secrets_version_key())
 
 

@@ -353,6 +353,35 @@ class TestCampaign(LiveChannelTestCase):
 			)
 			self.assertEqual(button["parameters"][0]["text"], "me-camp-diwali")  # utm_source on the link
 
+	def test_a_new_campaign_saves_from_desk_with_numbers_as_the_form_sends_them(self):
+		"""Desk sends a new form's numeric defaults as strings ("0", "1"); the first save took them
+		as they came and failed comparing a string with a number."""
+		import json
+
+		from frappe.desk.form.save import savedocs
+
+		name = "_ME Camp From Desk"
+		if frappe.db.exists("WhatsApp Campaign", name):
+			frappe.delete_doc("WhatsApp Campaign", name, force=True)
+		form = {
+			"doctype": "WhatsApp Campaign",
+			"__islocal": 1,
+			"name": "new-whatsapp-campaign-1",
+			"campaign_name": name,
+			"holdout_percent": "0",
+			"parallel_jobs": "1",
+			"segments": [{"doctype": "WhatsApp Campaign Segment", "segment": AUDIENCE, "__islocal": 1}],
+			"template": template_name(BUSINESS_ACCOUNT, "review_request"),
+		}
+		savedocs(json.dumps(form), "Save")
+		saved = frappe.get_doc("WhatsApp Campaign", {"campaign_name": name})
+		self.assertEqual((saved.status, saved.holdout_percent, saved.parallel_jobs), ("Draft", 0, 1))
+
+		form.update(campaign_name=name + " Too Many", holdout_percent="60")
+		with self.assertRaises(frappe.ValidationError) as caught:
+			savedocs(json.dumps(form), "Save")
+		self.assertIn("between 0 and 50", str(caught.exception))
+
 	def test_no_healthy_business_account_blocks_the_campaign_with_the_reason(self):
 		campaign = self.campaign("_ME Camp Blocked")
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "health_status", "BLOCKED")

@@ -6,7 +6,7 @@ from datetime import time
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import get_time
+from frappe.utils import cint, get_time
 
 from marketing_engine.engine import consent, phone
 from marketing_engine.engine.routing import FrequencyCap
@@ -107,7 +107,7 @@ class MarketingSettings(Document):
 
 	@property
 	def frequency_cap(self) -> FrequencyCap:
-		return FrequencyCap(limit=self.frequency_cap_messages or 0, days=self.frequency_cap_days or 0)
+		return FrequencyCap(limit=cint(self.frequency_cap_messages), days=cint(self.frequency_cap_days))
 
 	@property
 	def stop_words(self) -> tuple[str, ...]:

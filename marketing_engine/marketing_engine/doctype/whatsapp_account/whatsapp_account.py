@@ -4,7 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import get_url, now_datetime
+from frappe.utils import cint, flt, get_url, now_datetime
 
 from marketing_engine import onboarding
 from marketing_engine.engine import errors
@@ -54,7 +54,7 @@ class WhatsAppAccount(Document):
 			self.set(field, (self.get(field) or "").strip())
 		if not self.base_url.startswith(("http://", "https://")):
 			frappe.throw(_("Graph API Base URL must start with http:// or https://"))
-		if not 1 <= (self.messages_per_second or 0) <= 1000:
+		if not 1 <= cint(self.messages_per_second) <= 1000:
 			frappe.throw(_("Messages per second must be between 1 and 1,000 (Meta's highest throughput)"))
 		credentials = ("phone_number_id", "waba_id", "access_token", "base_url")
 		if not self.is_new() and any(self.has_value_changed(f) for f in credentials):
@@ -69,7 +69,7 @@ class WhatsAppAccount(Document):
 			self.waba_id,
 			base_url=self.base_url,
 			api_version=self.api_version,
-			timeout=(5, self.request_timeout or 30),
+			timeout=(5, flt(self.request_timeout) or 30),
 			**kwargs,
 		)
 

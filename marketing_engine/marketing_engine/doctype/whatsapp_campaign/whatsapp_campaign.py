@@ -13,7 +13,7 @@ bookings from its links are attributed through ERPNext's own fields.
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import add_to_date, get_datetime, now_datetime
+from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
 from marketing_engine import dispatch, onboarding
 from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
@@ -88,7 +88,7 @@ class WhatsAppCampaign(Document):
 			self.account = get_settings().default_business_account
 		if not self.utm_source:
 			self.utm_source = utm_source_for(self.campaign_name, self.doctype, self.name)
-		if not 0 <= (self.holdout_percent or 0) <= 50:
+		if not 0 <= flt(self.holdout_percent) <= 50:
 			frappe.throw(_("Hold back between 0 and 50% of the audience"))
 		if not self.is_new() and self.status not in EDITABLE_STATUSES:
 			changed = [f for f in LOCKED_FIELDS if self.has_value_changed(f)]
@@ -293,7 +293,7 @@ class WhatsAppCampaign(Document):
 			return
 		self.db_set({"status": "Sending", "status_reason": reason, "pause_cause": ""})
 		dispatch.recover_claims(self.name)
-		dispatch.enqueue_jobs(self.name, self.parallel_jobs or 1)
+		dispatch.enqueue_jobs(self.name, cint(self.parallel_jobs) or 1)
 
 	@frappe.whitelist(methods=["POST"])
 	def cancel(self) -> None:
