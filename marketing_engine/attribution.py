@@ -85,6 +85,27 @@ def lead_from_link(doc, method=None) -> None:
 	number = whatsapp_number_of(doc.get("mobile_no"), get_settings().region_code)[0]
 	if number and not doc.get("customer"):
 		doc.customer = frappe.db.get_value("Customer", {"whatsapp_number": number})
+	if doc.get("lead_owner") in (None, "", "Guest"):
+		# ERPNext makes the visitor who filled the form, Guest, the owner of their lead; the lead,
+		# and any reply handed over from it, belongs with someone at the studio.
+		doc.lead_owner = studio_owner_of_lead(doc, origin)
+
+
+def studio_owner_of_lead(doc, origin: tuple[str, str] | None) -> str | None:
+	"""The customer's account manager, the user campaign replies are handed to, or whoever made
+	the campaign or sequence the visitor came from."""
+	if doc.get("customer"):
+		manager = frappe.db.get_value("Customer", doc.customer, "account_manager")
+		if manager:
+			return manager
+	settings = get_settings()
+	if settings.hand_over_campaign_replies and settings.campaign_reply_user:
+		return settings.campaign_reply_user
+	if origin:
+		maker = frappe.db.get_value(origin[0], origin[1], "owner")
+		if maker not in (None, "Guest"):
+			return maker
+	return None
 
 
 def tie_lead_to_customer(doc, method=None) -> None:

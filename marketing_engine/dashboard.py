@@ -4,6 +4,7 @@ import frappe
 from frappe.utils import add_days, getdate, nowdate
 
 from marketing_engine.engine.tracking import roi
+from marketing_engine.marketing_engine.report.whatsapp_roi.whatsapp_roi import times
 
 SENT = ("Accepted", "Sent", "Delivered", "Read")
 
@@ -11,12 +12,12 @@ SENT = ("Accepted", "Sent", "Delivered", "Read")
 @frappe.whitelist()
 def delivery_rate(filters=None) -> dict:
 	"""Share of the messages handed to Meta this month that were delivered."""
-	return {"value": _rate(("Delivered", "Read")), "fieldtype": "Percent"}
+	return {"value": _rate(("Delivered", "Read")), "fieldtype": "Percent", "precision": 1}
 
 
 @frappe.whitelist()
 def read_rate(filters=None) -> dict:
-	return {"value": _rate(("Read",)), "fieldtype": "Percent"}
+	return {"value": _rate(("Read",)), "fieldtype": "Percent", "precision": 1}
 
 
 def _rate(statuses: tuple[str, ...]) -> float:
@@ -30,13 +31,24 @@ def _rate(statuses: tuple[str, ...]) -> float:
 
 
 @frappe.whitelist()
-def return_on_spend(filters=None) -> dict:
-	"""Revenue attributed to WhatsApp over what Meta billed for it: "100x"."""
+def return_on_spend(filters=None) -> str:
+	"""Revenue attributed to WhatsApp over what Meta billed for it: "100x", as the ROI report
+	writes it. A string, because Desk formats a number card's ``{"value": ...}`` as a number
+	(and shows "Loading..." for ever when it is not one)."""
 	frappe.has_permission("Attribution", "read", throw=True)
 	revenue = frappe.db.sql("select sum(revenue) from `tabAttribution` where status='Active'")[0][0] or 0
-	cost = frappe.db.sql("select sum(cost) from `tabWhatsApp Message` where billable=1")[0][0] or 0
+	# The report's total: what Meta billed for campaigns and sequences (not booking confirmations
+	# or answers), each one's cost in whole paise, as its row shows it.
+	cost = (
+		frappe.db.sql(
+			"""select sum(cost) from (select round(sum(cost), 2) cost from `tabWhatsApp Message`
+		where billable=1 and (campaign is not null or drip_sequence is not null)
+		group by campaign, drip_sequence) per_origin"""
+		)[0][0]
+		or 0
+	)
 	ratio = roi(float(cost), float(revenue))
-	return {"value": f"{ratio:,.0f}x" if ratio is not None else "-", "fieldtype": "Data"}
+	return times(ratio) if ratio is not None else "-"
 
 
 @frappe.whitelist()
@@ -62,9 +74,11 @@ def messages_by_status(
 		for s in ("Read", "Delivered", "Sent", "Accepted", "Failed", "Skipped")
 		if any(k[1] == s for k in counts)
 	]
+	datasets = [
+		{"name": status, "values": [counts.get((day, status), 0) for day in days]} for status in statuses
+	]
 	return {
-		"labels": [frappe.format_value(day, {"fieldtype": "Date"}) for day in days],
-		"datasets": [
-			{"name": status, "values": [counts.get((day, status), 0) for day in days]} for status in statuses
-		],
+		"labels": [day.strftime("%d %b") for day in days],  # "26 Nov": thirty of them fit
+		# Desk's chart breaks on no dataset at all: a quiet month is a row of zeros.
+		"datasets": datasets or [{"name": "Sent", "values": [0 for _day in days]}],
 	}

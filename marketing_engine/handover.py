@@ -78,7 +78,8 @@ def account_manager(person: tuple | None) -> str | None:
 	if not person:
 		return None
 	if person[0] == "Lead":
-		return frappe.db.get_value("Lead", person[1], "lead_owner")
+		owner = frappe.db.get_value("Lead", person[1], "lead_owner")
+		return owner if owner != "Guest" else None  # a web form's lead, from before the app fixed it
 	customer = customer_of(*person)
 	return frappe.db.get_value("Customer", customer, "account_manager") if customer else None
 

@@ -10,7 +10,10 @@ booking form, and answers 302. An unknown or forged token goes to the site's hom
 nothing and shows nothing.
 """
 
+from urllib.parse import urlsplit
+
 import frappe
+from frappe import _
 from frappe.utils import get_url, now_datetime
 from frappe.website.page_renderers.base_renderer import BaseRenderer
 from werkzeug.utils import redirect
@@ -28,6 +31,39 @@ def tracked_url(token: str) -> str:
 	return get_url(f"/{ROUTE}/{token}")
 
 
+def landing_url(destination: str) -> str:
+	"""Where a Tracked Link leads, as the redirect needs it. A path (``/book``) is a page of the
+	studio's own site. A web form's own address is swapped for the page it redirects to
+	(``/book/new``), because Frappe's redirect drops the query, and with it the utm values that
+	the studio's analytics and the booking form read."""
+	written = (destination or "").strip()
+	if written.startswith("/") and not written.startswith("//"):
+		written = get_url(written)
+	parts = urlsplit(written)
+	if parts.netloc == urlsplit(get_url()).netloc:
+		route = parts.path.strip("/")
+		web_form = route and frappe.db.get_value(
+			"Web Form", {"route": route, "published": 1}, ["show_list"], as_dict=True
+		)
+		if web_form:
+			page = "list" if web_form.show_list else "new"
+			written = parts._replace(path=f"/{route}/{page}").geturl()
+	return written
+
+
+def check_tracked_link(destination: str, label: str) -> None:
+	"""Refuse, when it is saved, a destination that no click could be sent to."""
+	try:
+		with_utm(landing_url(destination), "check", "check")
+	except ValueError:
+		frappe.throw(
+			_(
+				"{0}: a Tracked Link leads to a web address (https://...) or a page of this site (/book), not {1}"
+			).format(label, frappe.bold(destination or _("nothing"))),
+			title=_("Tracked Link"),
+		)
+
+
 def tracked_link_values(
 	rows: list[dict], mappings: list, button_variables: set[str], origin: dict, preview: bool = False
 ) -> dict[str, dict[str, str]]:
@@ -35,7 +71,9 @@ def tracked_link_values(
 	of its Tracked Link variables: a URL in the body, the token alone for a URL button. Links are
 	written once per message and variable, so a message prepared again (a retry) keeps its link.
 	``origin`` says whose links they are (campaign or drip sequence and step, utm values)."""
-	tracked = [(m.variable, m.value) for m in mappings if m.value_type == TRACKED_LINK and m.value]
+	tracked = [
+		(m.variable, landing_url(m.value)) for m in mappings if m.value_type == TRACKED_LINK and m.value
+	]
 	if not tracked or not rows:
 		return {}
 	if preview:

@@ -20,6 +20,7 @@ from frappe.utils import add_days, get_bench_path, getdate, nowdate
 from marketing_engine.api.webhook import WEBHOOK_PATH
 from marketing_engine.engine.consent import OptInSource, OptOutSource
 from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_SYSTEM
+from marketing_engine.inbox import person_actor
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
 	record_opt_in,
 	record_opt_out,
@@ -45,21 +46,30 @@ DEMO_PEOPLE = (
 	("Nisha Kapoor", "98200 10007", "Pune", date(1997, 2, 14), "none", [("Birthday", 15000, 60)]),
 	("Arjun Nair", "98200 10008", "Mumbai", date(1991, 12, 1), "in", []),
 )
+DEFAULT_PORT = 8790
 SHOOTS = ("Wedding", "Pre-Wedding", "Maternity", "Birthday", "Corporate")
 
 
-def start(port: int = 8790, demo: bool = False, web_url: str | None = None) -> dict:
+def start(port: int = DEFAULT_PORT, demo: bool = False, web_url: str | None = None) -> dict:
 	url = f"http://127.0.0.1:{port}"
+	web_url = (web_url or site_web_url()).rstrip("/")
 	reused = simulator_answers(url)
 	if not reused:
-		start_simulator(port, web_url or site_web_url())
+		start_simulator(port, web_url)
 	accounts = connect_accounts(url)
 	made = load_demo() if demo else {}
 	frappe.db.commit()
-	return {"simulator": url, "reused": reused, "accounts": accounts, **made}
+	return {
+		"simulator": url,
+		"port": port,
+		"web_url": web_url,
+		"reused": reused,
+		"accounts": accounts,
+		**made,
+	}
 
 
-def stop(port: int = 8790) -> bool:
+def stop(port: int = DEFAULT_PORT) -> bool:
 	"""Stop the simulator this command started (the pid file says which)."""
 	pid_file = pid_path(port)
 	if not os.path.exists(pid_file):
@@ -218,7 +228,12 @@ def load_demo() -> dict:
 				links={"customer": customer.name},
 			)
 		if consent == "out":
-			record_opt_out(number, OptOutSource.STOP_KEYWORD, detail="Sandbox demo: replied STOP")
+			record_opt_out(
+				number,
+				OptOutSource.STOP_KEYWORD,
+				detail="Sandbox demo: replied STOP",
+				actor=person_actor(("Customer", customer.name), None),
+			)
 		for shoot, amount, days_ago in shoots:
 			book(company, customer.name, shoot, amount, add_days(nowdate(), -days_ago))
 		customers.append(customer.name)
@@ -295,7 +310,10 @@ def ensure(doctype: str, name: str, values: dict) -> str:
 
 
 def next_steps(result: dict, site: str) -> str:
-	web = site_web_url()
+	web = result["web_url"]
+	stop = f"bench --site {site} marketing-engine sandbox --stop"
+	if result["port"] != DEFAULT_PORT:
+		stop += f" --port {result['port']}"
 	lines = [
 		f"Graph API simulator: {result['simulator']} ({'already running' if result['reused'] else 'started'})",
 		*(
@@ -314,6 +332,6 @@ def next_steps(result: dict, site: str) -> str:
 		f"Pretend to be a customer: POST {result['simulator']}/_simulator/inbound with "
 		'{"from": "919820010001", "text": "Is Sunday free?"}',
 		"Workers must run for sending (bench start, or bench worker --queue long,short).",
-		f"Stop the simulator: bench --site {site} marketing-engine sandbox --stop",
+		f"Stop the simulator: {stop}",
 	]
 	return "\n".join(lines)

@@ -6,6 +6,7 @@ from marketing_engine.engine.simulator import SANDBOX_BUSINESS, sandbox_template
 from marketing_engine.marketing_engine.doctype.whatsapp_template.whatsapp_template import upsert_template
 
 ACCOUNT = "BENCH Business"
+EVERYONE = "Everyone (benchmark)"
 
 
 def ensure_channel(base_url: str, rate: int = 80) -> str:
@@ -37,6 +38,19 @@ def ensure_channel(base_url: str, rate: int = 80) -> str:
 	settings.save(ignore_permissions=True)
 	frappe.db.commit()
 	return ACCOUNT
+
+
+def ensure_everyone_segment() -> str:
+	"""A segment of every customer of the seed."""
+	if not frappe.db.exists("Segment", EVERYONE):
+		frappe.get_doc(
+			{
+				"doctype": "Segment",
+				"segment_name": EVERYONE,
+				"rules": [{"criterion": "Customer Since", "operator": "after", "value": "1990-01-01"}],
+			}
+		).insert()
+	return EVERYONE
 
 
 def fresh_campaign(name: str, segment: str, **values):

@@ -11,23 +11,17 @@ import time
 import frappe
 
 from marketing_engine import dispatch
-from marketing_engine.benchmarks.dispatch_setup import ensure_channel, fresh_campaign
-
-AUDIENCE = "Everyone (benchmark)"
+from marketing_engine.benchmarks.dispatch_setup import (
+	ensure_channel,
+	ensure_everyone_segment,
+	fresh_campaign,
+)
 
 
 def run() -> dict:
 	ensure_channel(base_url="http://127.0.0.1:9")  # nothing is sent: only the snapshot runs
-	if not frappe.db.exists("Segment", AUDIENCE):
-		frappe.get_doc(
-			{
-				"doctype": "Segment",
-				"segment_name": AUDIENCE,
-				"rules": [{"criterion": "Customer Since", "operator": "after", "value": "1990-01-01"}],
-			}
-		).insert()
 	name = "Snapshot benchmark"
-	campaign = fresh_campaign(name, AUDIENCE)
+	campaign = fresh_campaign(name, ensure_everyone_segment())
 	started = time.perf_counter()
 	rows = dispatch.snapshot(campaign)
 	frappe.db.commit()

@@ -34,7 +34,11 @@ import requests
 from frappe.utils import add_to_date, get_bench_path, now_datetime
 
 from marketing_engine.background import plain_redis
-from marketing_engine.benchmarks.dispatch_setup import ensure_channel, fresh_campaign
+from marketing_engine.benchmarks.dispatch_setup import (
+	ensure_channel,
+	ensure_everyone_segment,
+	fresh_campaign,
+)
 from marketing_engine.benchmarks.seed import insert_rows, standard_columns
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
 from marketing_engine.tests.utils import (
@@ -49,7 +53,6 @@ from marketing_engine.webhook_events import applier_key, retry_failed
 
 ACCOUNT = "BENCH System"
 CAMPAIGN = "Webhook benchmark"
-AUDIENCE = "Everyone (benchmark)"
 MESSAGE_PREFIX = "BENCH-WH-"
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 4
@@ -264,15 +267,7 @@ def ensure_account() -> str:
 def ensure_campaign() -> str:
 	"""The campaign the messages belong to: the applier refreshes its counters as it goes."""
 	ensure_channel(base_url="http://127.0.0.1:9")
-	if not frappe.db.exists("Segment", AUDIENCE):
-		frappe.get_doc(
-			{
-				"doctype": "Segment",
-				"segment_name": AUDIENCE,
-				"rules": [{"criterion": "Customer Since", "operator": "after", "value": "1990-01-01"}],
-			}
-		).insert()
-	return fresh_campaign(CAMPAIGN, AUDIENCE).name
+	return fresh_campaign(CAMPAIGN, ensure_everyone_segment()).name
 
 
 def recipients(count: int) -> list[dict]:

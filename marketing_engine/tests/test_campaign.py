@@ -25,6 +25,7 @@ from marketing_engine.tests.utils import (
 	group_segment,
 	make_customer,
 	make_customer_group,
+	review_request_campaign,
 	template_name,
 	wait_until,
 	webhooks_applied,
@@ -69,24 +70,7 @@ class TestCampaign(LiveChannelTestCase):
 		frappe.db.commit()
 
 	def campaign(self, name: str, **values):
-		if frappe.db.exists("WhatsApp Campaign", name):
-			frappe.db.delete("WhatsApp Message", {"campaign": name})
-			frappe.delete_doc("WhatsApp Campaign", name, force=True)
-		doc = frappe.get_doc(
-			{
-				"doctype": "WhatsApp Campaign",
-				"campaign_name": name,
-				"segments": [{"segment": AUDIENCE}],
-				"template": template_name(BUSINESS_ACCOUNT, "review_request"),
-				"variables": [
-					{"variable": "1", "value_type": "Document Field", "value": "first_name"},
-					{"variable": "2", "value_type": "Fixed Text", "value": "your wedding shoot"},
-				],
-				**values,
-			}
-		).insert()
-		frappe.db.commit()
-		return doc
+		return review_request_campaign(name, AUDIENCE, shoot="your wedding shoot", **values)
 
 	def sent_to(self, campaign: str) -> collections.Counter:
 		names = set(frappe.get_all("WhatsApp Message", filters={"campaign": campaign}, pluck="name"))

@@ -19,6 +19,7 @@ from marketing_engine.tests.utils import (
 	group_segment,
 	make_customer,
 	make_customer_group,
+	review_request_campaign,
 	template_name,
 	wait_until,
 )
@@ -53,22 +54,7 @@ class TestFaults(LiveChannelTestCase):
 		super().tearDownClass()
 
 	def start_campaign(self, name: str) -> str:
-		if frappe.db.exists("WhatsApp Campaign", name):
-			frappe.db.delete("WhatsApp Message", {"campaign": name})
-			frappe.delete_doc("WhatsApp Campaign", name, force=True)
-		campaign = frappe.get_doc(
-			{
-				"doctype": "WhatsApp Campaign",
-				"campaign_name": name,
-				"segments": [{"segment": AUDIENCE}],
-				"template": template_name(BUSINESS_ACCOUNT, "review_request"),
-				"variables": [
-					{"variable": "1", "value_type": "Document Field", "value": "first_name"},
-					{"variable": "2", "value_type": "Fixed Text", "value": "your shoot"},
-				],
-			}
-		).insert()
-		frappe.db.commit()
+		campaign = review_request_campaign(name, AUDIENCE)
 		campaign.confirm_send()
 		frappe.db.commit()
 		return campaign.name

@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 import requests
-from frappe.utils import add_to_date, now_datetime
+from frappe.utils import add_to_date, get_url, now_datetime
 
 from marketing_engine import attribution
 from marketing_engine.engine.consent import OptInSource
 from marketing_engine.engine.tracking import in_holdout
+from marketing_engine.links import landing_url
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
@@ -151,6 +152,15 @@ class TestROI(LiveChannelTestCase):
 		self.assertEqual(
 			(lead.campaign_name, lead.source, lead.customer), (campaign.campaign, "WhatsApp", customer)
 		)
+		# Not Guest, the visitor who filled the form: someone at the studio, who made the campaign
+		# (or takes campaign replies, when the settings name someone).
+		settings = frappe.get_single("Marketing Settings")
+		studio_user = (
+			settings.campaign_reply_user
+			if settings.hand_over_campaign_replies and settings.campaign_reply_user
+			else campaign.owner
+		)
+		self.assertEqual(lead.lead_owner, studio_user)
 
 		# The studio quotes the lead and books it: ERPNext carries the campaign to the order.
 		from erpnext.crm.doctype.lead.lead import make_quotation
@@ -216,6 +226,33 @@ class TestROI(LiveChannelTestCase):
 			self.assertEqual(urlparse(response.headers["Location"]).path, "/")
 			self.assertNotIn("Traceback", response.text)
 			self.assertNotIn("whatsapp_utm", response.cookies)
+
+	def test_a_path_is_a_page_of_this_site_and_a_web_form_lands_on_its_form(self):
+		# Frappe redirects /book to /book/new and drops the query, and the utm values with it.
+		site = get_url()
+		self.assertEqual(landing_url("/book?ref=festive#slots"), f"{site}/book/new?ref=festive#slots")
+		self.assertEqual(landing_url(f"{site}/book/"), f"{site}/book/new")
+		self.assertEqual(landing_url("/portfolio"), f"{site}/portfolio")
+		self.assertEqual(landing_url("https://studio.example/book"), "https://studio.example/book")
+
+	def test_a_destination_no_click_could_reach_is_refused_when_saved(self):
+		for destination in ("book", "javascript:alert(1)", "//evil.example/x", "", "ftp://studio.example/a"):
+			campaign = frappe.get_doc(
+				{
+					"doctype": "WhatsApp Campaign",
+					"campaign_name": f"_ME ROI Bad Link {self.run_id}",
+					"segments": [{"segment": self.segment}],
+					"template": template_name(BUSINESS_ACCOUNT, "diwali_offer"),
+					"variables": [
+						{"variable": "name", "value_type": "Document Field", "value": "first_name"},
+						{"variable": "offer", "value_type": "Fixed Text", "value": "20% off"},
+						{"variable": "link", "value_type": "Tracked Link", "value": destination},
+					],
+				}
+			)
+			with self.assertRaises(frappe.ValidationError, msg=destination) as refused:
+				campaign.insert()
+			self.assertIn("Tracked Link leads to a web address", str(refused.exception))
 
 	def test_an_order_without_a_campaign_takes_the_last_touch_within_the_window(self):
 		campaign = self.send_campaign("_ME ROI Click Window")

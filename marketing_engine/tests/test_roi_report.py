@@ -517,9 +517,18 @@ class TestROIReport(FrappeTestCase):
 		)
 
 		# 6.35 spent, 102,000 earned: 16,063 rupees per rupee.
-		self.assertEqual(summary[0]["value"], "Cost ₹6.35 → Revenue ₹102,000 (16,063x)")
-		self.assertEqual(summary[0]["indicator"], "Green")
-		self.assertEqual((summary[1]["label"], summary[1]["value"]), ("Bookings", 4))
+		self.assertEqual(
+			[(item.get("label"), item["value"]) for item in summary],
+			[
+				("Cost", "₹6.35"),
+				(None, "→"),
+				("Revenue", "₹102,000"),
+				(None, "="),
+				("ROI", "16,063x"),
+				("Bookings", 4),
+			],
+		)
+		self.assertEqual(summary[4]["indicator"], "Green")
 
 	def test_empty_report(self):
 		_columns, data, _message, chart, summary = whatsapp_roi.execute(
@@ -527,7 +536,7 @@ class TestROIReport(FrappeTestCase):
 		)
 		self.assertEqual(data, [])
 		self.assertIsNone(chart)
-		self.assertEqual(summary[0]["value"], "Cost ₹0 → Revenue ₹0")
+		self.assertEqual([item["value"] for item in summary], ["₹0", "→", "₹0", "=", "-", 0])
 
 	def test_money_and_ratio_as_shown(self):
 		self.assertEqual(whatsapp_roi.rupees(500), "₹500")

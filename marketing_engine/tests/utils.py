@@ -140,6 +140,29 @@ def template_name(account: str, template: str) -> str:
 	return frappe.db.get_value("WhatsApp Template", {"account": account, "template_name": template})
 
 
+def review_request_campaign(name: str, segment: str, shoot: str = "your shoot", **values):
+	"""A committed draft campaign with the review_request template to ``segment``, replacing an
+	earlier one of the same name and its messages."""
+	if frappe.db.exists("WhatsApp Campaign", name):
+		frappe.db.delete("WhatsApp Message", {"campaign": name})
+		frappe.delete_doc("WhatsApp Campaign", name, force=True)
+	campaign = frappe.get_doc(
+		{
+			"doctype": "WhatsApp Campaign",
+			"campaign_name": name,
+			"segments": [{"segment": segment}],
+			"template": template_name(BUSINESS_ACCOUNT, "review_request"),
+			"variables": [
+				{"variable": "1", "value_type": "Document Field", "value": "first_name"},
+				{"variable": "2", "value_type": "Fixed Text", "value": shoot},
+			],
+			**values,
+		}
+	).insert()
+	frappe.db.commit()
+	return campaign
+
+
 def non_group(doctype: str) -> str:
 	return frappe.get_all(doctype, filters={"is_group": 0}, pluck="name", limit=1)[0]
 

@@ -1,16 +1,31 @@
 // The return of a WhatsApp Campaign or a Drip Sequence on its own form: the same figures as the
 // WhatsApp ROI report ("Cost ₹500 → Revenue ₹50,000 (100x)"), with the holdout comparison.
 
-["WhatsApp Campaign", "Drip Sequence"].forEach((doctype) => {
-	frappe.ui.form.on(doctype, {
-		refresh(frm) {
-			if (frm.is_new() || (doctype === "WhatsApp Campaign" && frm.doc.status === "Draft")) return;
-			frappe
-				.call({ method: "marketing_engine.roi.figures_of", args: { doctype, name: frm.doc.name } })
-				.then(({ message: f }) => f && marketing_engine_render_roi(frm, f));
-		},
+// Both forms load this file, so it may run twice: the handlers are registered once.
+if (!window.marketing_engine_roi_handlers) {
+	window.marketing_engine_roi_handlers = true;
+	["WhatsApp Campaign", "Drip Sequence"].forEach((doctype) => {
+		frappe.ui.form.on(doctype, {
+			refresh(frm) {
+				marketing_engine_refresh_roi(frm);
+			},
+		});
 	});
-});
+}
+
+function marketing_engine_refresh_roi(frm) {
+	if (frm.is_new() || (frm.doctype === "WhatsApp Campaign" && frm.doc.status === "Draft")) return;
+	frappe
+		.call({
+			method: "marketing_engine.roi.figures_of",
+			args: { doctype: frm.doctype, name: frm.doc.name },
+		})
+		.then(({ message: f }) => f && marketing_engine_render_roi(frm, f));
+}
+
+// While a campaign sends, its progress arrives every second: the cost and replies under Return
+// follow it, a few seconds apart rather than on every update.
+var marketing_engine_refresh_roi_soon = frappe.utils.throttle(marketing_engine_refresh_roi, 3000);
 
 function marketing_engine_render_roi(frm, f) {
 	const money = (v) => format_currency(v || 0, "INR");

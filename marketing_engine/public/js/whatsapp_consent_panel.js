@@ -1,15 +1,19 @@
 // WhatsApp marketing consent on the Customer and Contact forms: the status with who decided,
 // when, through what and their note, and actions that record a decision for the record's number.
 
-["Customer", "Contact"].forEach((doctype) => {
-	frappe.ui.form.on(doctype, {
-		refresh(frm) {
-			if (frm.is_new()) return;
-			marketing_engine_consent_panel(frm);
-			if (doctype === "Customer") marketing_engine_drip_buttons(frm);
-		},
+// Both forms load this file, so it may run twice: the handlers are registered once.
+if (!window.marketing_engine_consent_handlers) {
+	window.marketing_engine_consent_handlers = true;
+	["Customer", "Contact"].forEach((doctype) => {
+		frappe.ui.form.on(doctype, {
+			refresh(frm) {
+				if (frm.is_new()) return;
+				marketing_engine_consent_panel(frm);
+				if (doctype === "Customer") marketing_engine_drip_buttons(frm);
+			},
+		});
 	});
-});
+}
 
 function marketing_engine_drip_buttons(frm) {
 	const group = __("Drip Sequences");
@@ -88,9 +92,12 @@ function marketing_engine_render_consent(frm, s) {
 	} else {
 		detail = __("No recorded opt-in: marketing is not sent to this number.");
 	}
-	const number = s.number
-		? `<a href="/app/whatsapp-consent/${encodeURIComponent(c ? c.name : s.number)}">${esc(s.number)}</a>`
-		: `<span class="text-danger">${esc(s.problem || "")}</span>`;
+	// Only a number with a consent record links to it; without one there is nothing to open yet.
+	const number = !s.number
+		? `<span class="text-danger">${esc(s.problem || "")}</span>`
+		: c
+		? `<a href="/app/whatsapp-consent/${encodeURIComponent(c.name)}">${esc(s.number)}</a>`
+		: esc(s.number);
 	const history = (s.history || [])
 		.map(
 			(h) =>

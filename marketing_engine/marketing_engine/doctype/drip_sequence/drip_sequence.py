@@ -13,6 +13,7 @@ from frappe.model.document import Document
 
 from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
 from marketing_engine.engine import drip
+from marketing_engine.links import TRACKED_LINK, check_tracked_link
 
 
 class DripSequence(Document):
@@ -79,6 +80,9 @@ class DripSequence(Document):
 		if problems:
 			frappe.throw("<br>".join(problems), title=_("The sequence cannot be saved this way"))
 		self.fill_variable_rows()
+		for row in self.variables:
+			if row.value_type == TRACKED_LINK:
+				check_tracked_link(row.value, _("Step {0}, variable {1}").format(row.step, row.variable))
 		if self.has_value_changed("trigger") and not self.is_new():
 			self.last_swept_until = None
 		if not self.utm_source:

@@ -35,6 +35,7 @@ frappe.ui.form.on("WhatsApp Campaign", {
 			frm.refresh_fields();
 			marketing_engine_show_status_reason(frm);
 			marketing_engine_render_progress(frm, progress);
+			marketing_engine_refresh_roi_soon(frm);
 		});
 	},
 

@@ -22,6 +22,7 @@ from marketing_engine.engine import routing
 from marketing_engine.engine.routing import next_quiet_start, quiet_hours_end
 from marketing_engine.engine.segment_rules import RuleError
 from marketing_engine.engine.templates import TemplateVariableError, check_values, render
+from marketing_engine.links import TRACKED_LINK, check_tracked_link
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
@@ -111,6 +112,9 @@ class WhatsAppCampaign(Document):
 				).format(template.template_name, template.category.lower(), template.category.lower())
 			)
 		self.fill_variable_rows(template)
+		for row in self.variables:
+			if row.value_type == TRACKED_LINK:
+				check_tracked_link(row.value, _("Variable {0}").format(row.variable))
 
 	def after_insert(self):
 		self.db_set(

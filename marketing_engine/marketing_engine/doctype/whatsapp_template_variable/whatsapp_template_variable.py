@@ -17,7 +17,7 @@ class WhatsAppTemplateVariable(Document):
 		parentfield: DF.Data
 		parenttype: DF.Data
 		value: DF.Data | None
-		value_type: DF.Literal["Document Field", "Fixed Text"]
+		value_type: DF.Literal["Document Field", "Fixed Text", "Tracked Link"]
 		variable: DF.Data
 	# end: auto-generated types
 	pass

@@ -103,16 +103,19 @@ def chart(rows: list[dict]) -> dict | None:
 
 
 def summary(rows: list[dict]) -> list[dict]:
+	"""Cost → Revenue = ROI, and the bookings: one figure per card, because Desk cuts a long value
+	short ("Cost ₹500 → Revenue ₹50,0...")."""
 	cost = flt(sum(row["cost"] for row in rows), 2)
 	revenue = flt(sum(row["revenue"] for row in rows), 2)
 	ratio = return_on(cost, revenue)
-	line = _("Cost {0} → Revenue {1}").format(rupees(cost), rupees(revenue))
-	if ratio is not None:
-		line += f" ({times(ratio)})"
 	return [
+		{"label": _("Cost"), "value": rupees(cost), "datatype": "Data", "indicator": "Blue"},
+		{"type": "separator", "value": "→"},
+		{"label": _("Revenue"), "value": rupees(revenue), "datatype": "Data", "indicator": "Blue"},
+		{"type": "separator", "value": "="},
 		{
-			"label": _("Return"),
-			"value": line,
+			"label": _("ROI"),
+			"value": times(ratio) if ratio is not None else "-",
 			"datatype": "Data",
 			"indicator": "Blue" if ratio is None else ("Green" if ratio >= 1 else "Red"),
 		},
