@@ -65,6 +65,7 @@ doc_events = {
 
 # Tracked links: /r/<token> records the click and redirects, before Frappe looks for a page.
 page_renderer = ["marketing_engine.links.TrackedLinkRedirect"]
+website_path_resolver = ["marketing_engine.links.resolve_path"]
 
 # Frappe answers a webhook body that is not JSON with a 500 before the endpoint runs.
 after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]

@@ -79,6 +79,8 @@ INDEXES = {
 	},
 	"Sales Order Item": {"me_item_group_booking": ["item_group", "docstatus", "transaction_date", "parent"]},
 	"Address": {"me_state": ["state"]},  # ERPNext indexes city already
+	# A lead's customer (a drip step checks whether the person booked): ERPNext has no index.
+	"Customer": {"me_lead": ["lead_name"]},
 	"Dynamic Link": {"me_link": ["link_doctype", "link_name", "parenttype"]},
 	"WhatsApp Message": {
 		"me_campaign_status": ["campaign", "status", "next_attempt_at"],

@@ -168,7 +168,7 @@ def expected_due(sequences: list[str], when) -> dict:
 def idle_sql(now) -> None:
 	"""The reads of an idle pass, as plain SQL."""
 	frappe.db.sql(
-		"select name, trigger, last_swept_until from `tabDrip Sequence` where enabled=1 and status='Active'"
+		"select name, `trigger`, last_swept_until from `tabDrip Sequence` where enabled=1 and status='Active'"
 	)
 	frappe.db.sql(
 		"select name, modified from `tabLead` where modified > %s and modified <= %s and status in ('Lead','Open','Replied')",

@@ -227,6 +227,20 @@ class TestROI(LiveChannelTestCase):
 			self.assertNotIn("Traceback", response.text)
 			self.assertNotIn("whatsapp_utm", response.cookies)
 
+	def test_other_pages_are_resolved_by_frappe_as_before(self):
+		# The app resolves /r/<token> itself (Frappe's resolver costs two thirds of a click), and
+		# hands every other path to Frappe.
+		def get(path):
+			return requests.get(
+				self.server.url + path, headers={"User-Agent": BROWSER}, allow_redirects=False
+			)
+
+		book = get("/book")
+		self.assertEqual((book.status_code, urlparse(book.headers["Location"]).path), (301, "/book/new"))
+		self.assertEqual(get("/book/new").status_code, 200)
+		self.assertEqual(get("/r/not/a-token").status_code, 404)
+		self.assertEqual(get("/no-such-page-of-the-studio").status_code, 404)
+
 	def test_a_path_is_a_page_of_this_site_and_a_web_form_lands_on_its_form(self):
 		# Frappe redirects /book to /book/new and drops the query, and the utm values with it.
 		site = get_url()

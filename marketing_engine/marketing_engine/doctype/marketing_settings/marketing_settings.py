@@ -92,7 +92,9 @@ class MarketingSettings(Document):
 
 	@property
 	def region_code(self) -> str:
-		code = frappe.db.get_value("Country", self.default_country, "code") if self.default_country else None
+		code = (
+			frappe.get_cached_value("Country", self.default_country, "code") if self.default_country else None
+		)
 		return (code or "in").upper()
 
 	@property
