@@ -7,6 +7,12 @@ from marketing_engine.engine.tracking import roi
 from marketing_engine.marketing_engine.report.whatsapp_roi.whatsapp_roi import times
 
 SENT = ("Accepted", "Sent", "Delivered", "Read")
+# The ROI report's total cost: what Meta billed for campaigns and sequences (not booking
+# confirmations or answers), each one's cost in whole paise, as its row in the report shows it.
+MARKETING_COST_SQL = """select sum(cost) from (
+	select round(sum(cost), 2) cost from `tabWhatsApp Message`
+	where billable = 1 and (campaign is not null or drip_sequence is not null)
+	group by campaign, drip_sequence) per_origin"""
 
 
 @frappe.whitelist()
@@ -37,16 +43,7 @@ def return_on_spend(filters=None) -> str:
 	(and shows "Loading..." for ever when it is not one)."""
 	frappe.has_permission("Attribution", "read", throw=True)
 	revenue = frappe.db.sql("select sum(revenue) from `tabAttribution` where status='Active'")[0][0] or 0
-	# The report's total: what Meta billed for campaigns and sequences (not booking confirmations
-	# or answers), each one's cost in whole paise, as its row shows it.
-	cost = (
-		frappe.db.sql(
-			"""select sum(cost) from (select round(sum(cost), 2) cost from `tabWhatsApp Message`
-		where billable=1 and (campaign is not null or drip_sequence is not null)
-		group by campaign, drip_sequence) per_origin"""
-		)[0][0]
-		or 0
-	)
+	cost = frappe.db.sql(MARKETING_COST_SQL)[0][0] or 0
 	ratio = roi(float(cost), float(revenue))
 	return times(ratio) if ratio is not None else "-"
 
