@@ -55,6 +55,16 @@ def run(leads: int = 50_000, repeat: int = 10) -> dict:
 	result = drips.tick(now=tomorrow)
 	busy = time.perf_counter() - started
 	frappe.db.rollback()
+	# What became of the pass's enrollments: a first step waiting for its time of day, a message
+	# written, or stopped (a lead without an opt-in cannot be sent marketing).
+	outcomes = {
+		f"{status} {reason or ''}".strip(): count
+		for status, reason, count in frappe.db.sql(
+			"""select status, stop_reason, count(*) from `tabDrip Enrollment`
+			where sequence in %s and creation >= %s group by status, stop_reason""",
+			(sequences, now_datetime() - timedelta(seconds=busy + 5)),
+		)
+	}
 	busy_floor = busy_sql(tomorrow, due)
 
 	report = {
@@ -67,7 +77,8 @@ def run(leads: int = 50_000, repeat: int = 10) -> dict:
 		"busy_enrolled": result["enrolled"],
 		"busy_messages": result["messages"],
 		"busy_sql_floor_s": round(busy_floor, 3),
-		"busy_ms_per_message": round(busy * 1000 / max(result["messages"], 1), 1),
+		"busy_ms_per_enrollment": round(busy * 1000 / max(result["enrolled"], 1), 1),
+		"busy_outcomes": outcomes,
 		"expected_due": due,
 	}
 	print(json.dumps(report, indent=1))
