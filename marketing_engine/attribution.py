@@ -16,6 +16,7 @@ from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
 from marketing_engine.engine.tracking import Touch, last_touch
+from marketing_engine.handover import account_manager
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.numbers import whatsapp_number_of
 
@@ -49,13 +50,7 @@ def ensure_erpnext_campaign(title: str, description: str) -> str:
 
 def origin_of_utm(utm_source: str | None) -> tuple[str, str] | None:
 	"""("WhatsApp Campaign" or "Drip Sequence", name) for a utm_source the app gave out."""
-	if not utm_source:
-		return None
-	for doctype in ("WhatsApp Campaign", "Drip Sequence"):
-		name = frappe.db.get_value(doctype, {"utm_source": utm_source})
-		if name:
-			return doctype, name
-	return None
+	return _origin_where("utm_source", utm_source)
 
 
 def erpnext_campaign_of(origin: tuple[str, str]) -> str | None:
@@ -63,10 +58,15 @@ def erpnext_campaign_of(origin: tuple[str, str]) -> str | None:
 
 
 def origin_of_erpnext_campaign(campaign: str | None) -> tuple[str, str] | None:
-	if not campaign:
+	return _origin_where("campaign", campaign)
+
+
+def _origin_where(field: str, value: str | None) -> tuple[str, str] | None:
+	"""The campaign or drip sequence whose ``field`` is ``value``."""
+	if not value:
 		return None
 	for doctype in ("WhatsApp Campaign", "Drip Sequence"):
-		name = frappe.db.get_value(doctype, {"campaign": campaign})
+		name = frappe.db.get_value(doctype, {field: value})
 		if name:
 			return doctype, name
 	return None
@@ -94,10 +94,9 @@ def lead_from_link(doc, method=None) -> None:
 def studio_owner_of_lead(doc, origin: tuple[str, str] | None) -> str | None:
 	"""The customer's account manager, the user campaign replies are handed to, or whoever made
 	the campaign or sequence the visitor came from."""
-	if doc.get("customer"):
-		manager = frappe.db.get_value("Customer", doc.customer, "account_manager")
-		if manager:
-			return manager
+	manager = account_manager(("Customer", doc.customer)) if doc.get("customer") else None
+	if manager:
+		return manager
 	settings = get_settings()
 	if settings.hand_over_campaign_replies and settings.campaign_reply_user:
 		return settings.campaign_reply_user

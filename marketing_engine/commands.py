@@ -12,6 +12,7 @@ def marketing_engine():
 
 @marketing_engine.command("sandbox")
 @click.option("--demo", is_flag=True, help="Also load a small studio: customers, bookings, a project.")
+# engine.simulator.SANDBOX_PORT, written out: importing it would load the simulator on every bench command.
 @click.option("--port", default=8790, show_default=True, help="The Graph API simulator's port.")
 @click.option(
 	"--web-url", help="How the simulator reaches this site (default http://127.0.0.1:<webserver_port>)."

@@ -19,7 +19,7 @@ from frappe.utils import add_days, get_bench_path, getdate, nowdate
 
 from marketing_engine.api.webhook import WEBHOOK_PATH
 from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_SYSTEM
+from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_PORT, SANDBOX_SYSTEM
 from marketing_engine.inbox import person_actor
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
 	record_opt_in,
@@ -46,11 +46,10 @@ DEMO_PEOPLE = (
 	("Nisha Kapoor", "98200 10007", "Pune", date(1997, 2, 14), "none", [("Birthday", 15000, 60)]),
 	("Arjun Nair", "98200 10008", "Mumbai", date(1991, 12, 1), "in", []),
 )
-DEFAULT_PORT = 8790
 SHOOTS = ("Wedding", "Pre-Wedding", "Maternity", "Birthday", "Corporate")
 
 
-def start(port: int = DEFAULT_PORT, demo: bool = False, web_url: str | None = None) -> dict:
+def start(port: int = SANDBOX_PORT, demo: bool = False, web_url: str | None = None) -> dict:
 	url = f"http://127.0.0.1:{port}"
 	web_url = (web_url or site_web_url()).rstrip("/")
 	reused = simulator_answers(url)
@@ -69,7 +68,7 @@ def start(port: int = DEFAULT_PORT, demo: bool = False, web_url: str | None = No
 	}
 
 
-def stop(port: int = DEFAULT_PORT) -> bool:
+def stop(port: int = SANDBOX_PORT) -> bool:
 	"""Stop the simulator this command started (the pid file says which)."""
 	pid_file = pid_path(port)
 	if not os.path.exists(pid_file):
@@ -312,7 +311,7 @@ def ensure(doctype: str, name: str, values: dict) -> str:
 def next_steps(result: dict, site: str) -> str:
 	web = result["web_url"]
 	stop = f"bench --site {site} marketing-engine sandbox --stop"
-	if result["port"] != DEFAULT_PORT:
+	if result["port"] != SANDBOX_PORT:
 		stop += f" --port {result['port']}"
 	lines = [
 		f"Graph API simulator: {result['simulator']} ({'already running' if result['reused'] else 'started'})",

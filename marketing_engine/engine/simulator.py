@@ -134,6 +134,7 @@ class SimUser:
 	generation: int = 0  # counts the times Meta gave the user new BSUIDs without a number change
 
 
+SANDBOX_PORT = 8790  # where the sandbox command runs it unless told otherwise
 SANDBOX_SYSTEM = SimNumber(
 	phone_number_id="100000000000001",
 	waba_id="200000000000001",
@@ -1394,7 +1395,7 @@ def _cursor_offset(cursor: str) -> int:
 def main(argv: list[str] | None = None) -> None:
 	parser = argparse.ArgumentParser(description="Run the WhatsApp Graph API simulator (sandbox)")
 	parser.add_argument("--host", default="127.0.0.1")
-	parser.add_argument("--port", type=int, default=8790)
+	parser.add_argument("--port", type=int, default=SANDBOX_PORT)
 	parser.add_argument("--webhook-url", help="where to deliver status and inbound webhooks")
 	parser.add_argument("--rate", type=int, default=80, help="messages per second per number")
 	parser.add_argument("--latency", type=float, default=0.0, help="seconds each API call takes")

@@ -69,6 +69,15 @@ class TestCampaign(LiveChannelTestCase):
 		self.numbers[1].rate_per_second = 80
 		frappe.db.commit()
 
+	def first_sent(self, campaign: str):
+		"""A message of the campaign that went out: its number and Meta's message id."""
+		return frappe.get_all(
+			"WhatsApp Message",
+			filters={"campaign": campaign, "status": ("!=", "Skipped")},
+			fields=["phone", "message_id"],
+			limit=1,
+		)[0]
+
 	def campaign(self, name: str, **values):
 		return review_request_campaign(name, AUDIENCE, shoot="your wedding shoot", **values)
 
@@ -133,12 +142,7 @@ class TestCampaign(LiveChannelTestCase):
 
 		# Meta's webhooks arrive through the web server: delivered and read, and one reply.
 		self.assertTrue(webhooks_applied(self.simulator, 20))
-		first = frappe.get_all(
-			"WhatsApp Message",
-			filters={"campaign": campaign.name, "status": ("!=", "Skipped")},
-			fields=["phone", "message_id"],
-			limit=1,
-		)[0]
+		first = self.first_sent(campaign.name)
 		self.simulator.user_sends_text(
 			self.numbers[1].phone_number_id, first.phone, "Yes! What are the dates?", first.message_id
 		)
@@ -478,12 +482,7 @@ class TestCampaign(LiveChannelTestCase):
 		frappe.db.commit()
 		self.assertTrue(wait_until(lambda: self.finished(campaign.name), timeout=60))
 		self.assertTrue(webhooks_applied(self.simulator, 20))
-		first = frappe.get_all(
-			"WhatsApp Message",
-			filters={"campaign": campaign.name, "status": ("!=", "Skipped")},
-			fields=["phone", "message_id"],
-			limit=1,
-		)[0]
+		first = self.first_sent(campaign.name)
 		try:
 			self.settings(hand_over_campaign_replies=1, campaign_reply_user="Administrator")
 			question = f"Do you do pre-wedding shoots? {frappe.generate_hash(length=4)}"

@@ -1,6 +1,7 @@
 from frappe.tests.utils import FrappeTestCase
 
-from marketing_engine.sandbox import DEFAULT_PORT, next_steps
+from marketing_engine.engine.simulator import SANDBOX_PORT
+from marketing_engine.sandbox import next_steps
 
 
 def started(port: int, web_url: str) -> dict:
@@ -21,5 +22,5 @@ class TestSandboxNextSteps(FrappeTestCase):
 		self.assertIn("POST http://127.0.0.1:51827/_simulator/inbound", said)
 
 	def test_the_default_port_needs_no_mention_when_stopping(self):
-		said = next_steps(started(DEFAULT_PORT, "http://127.0.0.1:8000"), "studio.localhost")
+		said = next_steps(started(SANDBOX_PORT, "http://127.0.0.1:8000"), "studio.localhost")
 		self.assertTrue(said.rstrip().endswith("marketing-engine sandbox --stop"), said)

@@ -20,20 +20,11 @@ import time
 from datetime import date, timedelta
 
 import requests
+from debian_chromium import CHROMIUM, CHROMIUM_FLAGS  # beside this script
 from playwright.sync_api import sync_playwright
 
 from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_SYSTEM, GraphAPISimulator, SimNumber
 
-CHROMIUM_FLAGS = [
-	"--headless",
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-quic",
-	"--no-first-run",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--disable-sync",
-]
 PHONE = "+919811122233"
 
 
@@ -239,7 +230,7 @@ def main():
 	parser.add_argument("--url", default="http://127.0.0.1:8000")
 	parser.add_argument("--password", default="admin")
 	parser.add_argument("--out", default="screenshots")
-	parser.add_argument("--chromium", default="/usr/bin/chromium")
+	parser.add_argument("--chromium", default=CHROMIUM)
 	args = parser.parse_args()
 	os.makedirs(args.out, exist_ok=True)
 	site = Site(args.url, args.password)

@@ -46,17 +46,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import requests
+from debian_chromium import CHROMIUM, CHROMIUM_FLAGS  # beside this script
 
-CHROMIUM_FLAGS = [
-	"--headless",
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-quic",
-	"--no-first-run",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--disable-sync",
-]
 DB_ROOT_PASSWORD = "root"
 ADMIN_PASSWORD = "admin"
 COMPANY = "Lens & Light Studio"
@@ -1418,7 +1409,7 @@ def main() -> int:
 	parser.add_argument("--out", default="/tmp/walk", help="screenshots, and logs/ of the processes")
 	parser.add_argument("--fresh", action="store_true", help="drop the site and make it again first")
 	parser.add_argument("--bench", default=str(Path(sys.prefix).parent), help="the bench directory")
-	parser.add_argument("--chromium", default="/usr/bin/chromium")
+	parser.add_argument("--chromium", default=CHROMIUM)
 	args = parser.parse_args()
 	started = time.monotonic()
 	out = Path(args.out)
