@@ -1,5 +1,5 @@
-"""What background jobs share: a Redis client that rides through a Redis restart, and a database
-connection that is re-opened when MariaDB drops it.
+"""What background jobs share: a Redis client that rides through a Redis restart, a database
+connection that is re-opened when MariaDB drops it, and the site's clock without a lookup.
 
 Frappe's own job runner rolls back and writes an Error Log when a job raises; when the database
 connection itself is gone, that roll-back fails too and nothing is logged, so the jobs here catch a
@@ -7,9 +7,12 @@ lost connection first, reconnect, and carry on, or give up with the reason writt
 """
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import frappe
 import redis
+from frappe.utils import get_system_timezone
 
 # pymysql's client error codes for a connection that is gone: 2006 server has gone away,
 # 2013 lost connection during query, 2003 cannot connect, 2055 lost connection (SSL).
@@ -100,3 +103,16 @@ def with_reconnect(step, *args, attempts: int = 3, **kwargs):
 				raise
 			frappe.logger("marketing_engine").warning(f"Database connection lost ({error!r}); reconnecting")
 			reconnect_database()
+
+
+_zones: dict[str, tuple[float, ZoneInfo]] = {}
+
+
+def site_now() -> datetime:
+	"""The site's wall clock, as now_datetime() gives it, without looking the time zone up in
+	every request that stamps something (a webhook, a click); the zone is read again each minute."""
+	cached = _zones.get(frappe.local.site)
+	if not cached or time.monotonic() - cached[0] > 60:
+		cached = (time.monotonic(), ZoneInfo(get_system_timezone()))
+		_zones[frappe.local.site] = cached
+	return datetime.now(cached[1]).replace(tzinfo=None)

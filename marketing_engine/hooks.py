@@ -63,9 +63,8 @@ doc_events = {
 	"Drip Sequence": {"on_update": "marketing_engine.onboarding.sequence_saved"},
 }
 
-# Tracked links: /r/<token> records the click and redirects, before Frappe looks for a page.
-page_renderer = ["marketing_engine.links.TrackedLinkRedirect"]
-website_path_resolver = ["marketing_engine.links.resolve_path"]
+# Tracked links: /r/<token> keeps the click and redirects, before Frappe looks for a page.
+before_request = ["marketing_engine.links.redirect_tracked_link"]
 
 # Frappe answers a webhook body that is not JSON with a 500 before the endpoint runs.
 after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]
@@ -76,6 +75,7 @@ scheduler_events = {
 			"marketing_engine.dispatch.maintain_campaigns",
 			"marketing_engine.webhook_events.retry_failed",
 			"marketing_engine.drips.tick",
+			"marketing_engine.clicks.write_stranded",
 		]
 	},
 	"daily_long": ["marketing_engine.numbers.backfill", "marketing_engine.webhook_events.purge_processed"],

@@ -11,13 +11,11 @@ Pending until a batch commits them as Processed. A payload that fails is kept wi
 """
 
 import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import frappe
-from frappe.utils import add_to_date, get_system_timezone, now_datetime
+from frappe.utils import add_to_date, now_datetime
 
-from marketing_engine.background import is_lost_connection, plain_redis, site_key, with_reconnect
+from marketing_engine.background import is_lost_connection, plain_redis, site_key, site_now, with_reconnect
 from marketing_engine.engine import webhook
 
 QUEUE = "short"
@@ -56,19 +54,6 @@ def store(account: str, raw: bytes, events: list) -> None:
 	# After the commit: a job that finds the table empty before this row is visible must not be
 	# the only one told about it.
 	frappe.db.after_commit.add(wake_applier)
-
-
-_zones: dict[str, tuple[float, ZoneInfo]] = {}
-
-
-def site_now() -> datetime:
-	"""The site's wall clock, as now_datetime() gives it, without looking the time zone up on
-	every webhook (a third of a millisecond each time); the zone is read again each minute."""
-	cached = _zones.get(frappe.local.site)
-	if not cached or time.monotonic() - cached[0] > 60:
-		cached = (time.monotonic(), ZoneInfo(get_system_timezone()))
-		_zones[frappe.local.site] = cached
-	return datetime.now(cached[1]).replace(tzinfo=None)
 
 
 def summarize(events: list) -> str:

@@ -15,6 +15,7 @@ class WhatsAppLinkClick(Document):
 		from frappe.types import DF
 
 		campaign: DF.Link | None
+		click_id: DF.Data | None
 		clicked_at: DF.Datetime | None
 		drip_sequence: DF.Link | None
 		link: DF.Link | None
