@@ -421,7 +421,10 @@ def _run_source(source, worker: int, in_flight: "collections.deque[Batch]") -> N
 				claim, rows = with_reconnect(claim_batch, source, source.threads)
 				if rows:
 					rows = with_reconnect(skip_ineligible, rows, source)
-					in_flight.append(with_reconnect(submit_batch, source, pool, claim, rows))
+					# Prepared (database work, safe to repeat) before any of it is handed to the
+					# send threads: a step repeated after a lost connection must not send twice.
+					ready = with_reconnect(prepare_batch, source, rows)
+					in_flight.append(submit_batch(pool, claim, ready))
 					continue
 			if in_flight:
 				for batch in in_flight:
@@ -588,10 +591,9 @@ class Batch:
 	sends: list[tuple[Send, Future]]
 
 
-def submit_batch(source, pool: ThreadPoolExecutor, claim: str, rows: list[dict]) -> Batch:
-	"""Hand ``rows`` to the send threads."""
-	started = started_key(claim)
-	sends = []
+def prepare_batch(source, rows: list[dict]) -> list[tuple[Send, dict]]:
+	"""Each row's send and its request. A row whose values do not fit its template fails here."""
+	ready = []
 	for send in source.prepare(rows):
 		try:
 			payload = build_send_payload(
@@ -604,9 +606,17 @@ def submit_batch(source, pool: ThreadPoolExecutor, claim: str, rows: list[dict])
 		except TemplateVariableError as e:
 			mark(send.row["name"], "Failed", error_title=str(e))
 			continue
-		sends.append((send, pool.submit(send.channel.send, started, send.row, payload)))
+		ready.append((send, payload))
 	frappe.db.commit()
-	return Batch(claim, sends)
+	return ready
+
+
+def submit_batch(pool: ThreadPoolExecutor, claim: str, ready: list[tuple[Send, dict]]) -> Batch:
+	"""Hand the prepared sends to the send threads; no database work, so never repeated."""
+	started = started_key(claim)
+	return Batch(
+		claim, [(send, pool.submit(send.channel.send, started, send.row, payload)) for send, payload in ready]
+	)
 
 
 def record_batch(batch: Batch) -> list[tuple[dict, str]]:
