@@ -8,8 +8,10 @@ import subprocess
 import time
 
 import frappe
+import pymysql
 from frappe.utils import get_bench_path
 
+from marketing_engine import dispatch
 from marketing_engine.engine.consent import OptInSource
 from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
 from marketing_engine.tests.utils import (
@@ -97,6 +99,40 @@ class TestFaults(LiveChannelTestCase):
 			"the job gave up instead of reconnecting",
 		)
 
+	def test_a_connection_killed_while_sends_are_handed_to_the_threads_sends_nobody_twice(self):
+		# The job's own steps, run here so that the connection is killed at one moment: right as
+		# the first send of a batch leaves for the send threads, as an operator's KILL could. The
+		# step that meets the dead connection is repeated after reconnecting; it must not be one
+		# that hands sends to the threads, or those rows go out twice.
+		campaign = review_request_campaign("_ME Fault Hand-off", AUDIENCE)
+		total = dispatch.snapshot(campaign)
+		frappe.db.set_value(
+			"WhatsApp Campaign", campaign.name, {"status": "Sending", "total_recipients": total}
+		)
+		frappe.db.commit()
+		source = dispatch.source_of("campaign", campaign.name)
+		jobs_connection = frappe.db.sql("select connection_id()")[0][0]
+		operator = another_session()
+		killed = []
+		send = source.channel.send
+
+		def send_right_after_a_kill(started, row, payload):
+			if not killed:
+				killed.append(row["name"])
+				with operator.cursor() as cursor:
+					cursor.execute(f"kill connection {int(jobs_connection)}")
+			return send(started, row, payload)
+
+		source.channel.send = send_right_after_a_kill
+		try:
+			dispatch._run_source(source, 1, collections.deque())
+		finally:
+			operator.close()
+		self.assertEqual(len(killed), 1)
+		self.assertNotEqual(frappe.db.sql("select connection_id()")[0][0], jobs_connection)  # reconnected
+		self.assertTrue(wait_until(lambda: self.completed(campaign.name), 30), self.sent_to(campaign.name))
+		self.assert_everyone_once(campaign.name)
+
 	def test_redis_restart_mid_campaign(self):
 		campaign = self.start_campaign("_ME Fault Redis")
 		self.assertTrue(wait_until(lambda: len(self.sent_to(campaign)) >= 10, 30))
@@ -119,6 +155,17 @@ class TestFaults(LiveChannelTestCase):
 		frappe.db.commit()
 		self.assertTrue(wait_until(lambda: self.completed(campaign), 60))
 		self.assert_everyone_once(campaign)
+
+
+def another_session() -> pymysql.Connection:
+	"""A MariaDB session of the site's own user, apart from Frappe's connection."""
+	return pymysql.connect(
+		host=frappe.conf.db_host or "127.0.0.1",
+		port=int(frappe.conf.db_port or 3306),
+		user=frappe.conf.db_user or frappe.conf.db_name,
+		password=frappe.conf.db_password,
+		database=frappe.conf.db_name,
+	)
 
 
 def restart_redis(conf: str) -> None:
