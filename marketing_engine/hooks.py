@@ -23,48 +23,63 @@ doctype_js = {
 
 # Customer and Contact show their WhatsApp consent and messages under Connections.
 override_doctype_dashboards = {
-	"Customer": "marketing_engine.dashboards.customer",
-	"Contact": "marketing_engine.dashboards.contact",
+	"Customer": "marketing_engine.desk.customer",
+	"Contact": "marketing_engine.desk.contact",
 }
 
 doc_events = {
-	"Customer": {"validate": "marketing_engine.numbers.set_whatsapp_number"},
+	"Customer": {"validate": "marketing_engine.channel.numbers.set_whatsapp_number"},
 	"Lead": {
-		"before_insert": "marketing_engine.attribution.lead_from_link",
-		"after_insert": "marketing_engine.attribution.tie_lead_to_customer",
-		"validate": "marketing_engine.numbers.set_whatsapp_number",
-		"on_update": "marketing_engine.drips.on_inquiry_update",
+		"before_insert": "marketing_engine.roi.attribution.lead_from_link",
+		"after_insert": "marketing_engine.roi.attribution.tie_lead_to_customer",
+		"validate": "marketing_engine.channel.numbers.set_whatsapp_number",
+		"on_update": "marketing_engine.drips.enrolment.on_inquiry_update",
 	},
 	# Bookings: the campaign that earned them, in ERPNext's own fields, and an Attribution row.
-	"Quotation": {"validate": "marketing_engine.attribution.quotation_campaign"},
+	"Quotation": {"validate": "marketing_engine.roi.attribution.quotation_campaign"},
 	"Contact": {
-		"validate": "marketing_engine.numbers.set_whatsapp_number",
-		"on_update": "marketing_engine.numbers.sync_customers_of_contact",
+		"validate": "marketing_engine.channel.numbers.set_whatsapp_number",
+		"on_update": "marketing_engine.channel.numbers.sync_customers_of_contact",
 	},
 	# Drip sequences: a completed project enrols, a booking or a moved inquiry ends.
-	"Project": {"on_update": "marketing_engine.drips.on_project_update"},
+	"Project": {"on_update": "marketing_engine.drips.enrolment.on_project_update"},
 	"Sales Order": {
-		"before_submit": "marketing_engine.attribution.before_sales_order_submit",
+		"before_submit": "marketing_engine.roi.attribution.before_sales_order_submit",
 		"on_submit": [
-			"marketing_engine.attribution.on_sales_order_submit",
-			"marketing_engine.drips.on_sales_order_submit",
+			"marketing_engine.roi.attribution.on_sales_order_submit",
+			"marketing_engine.drips.enrolment.on_sales_order_submit",
 		],
-		"on_cancel": "marketing_engine.attribution.on_sales_order_cancel",
+		"on_cancel": "marketing_engine.roi.attribution.on_sales_order_cancel",
 	},
-	"Opportunity": {"on_update": "marketing_engine.drips.on_inquiry_update"},
+	"Opportunity": {"on_update": "marketing_engine.drips.enrolment.on_inquiry_update"},
 	# Web workers keep decrypted app secrets to verify webhooks; a changed account reloads them.
 	"WhatsApp Account": {
-		"after_insert": "marketing_engine.onboarding.account_added",
-		"on_update": "marketing_engine.api.webhook.forget_app_secrets",
-		"on_trash": "marketing_engine.api.webhook.forget_app_secrets",
+		"after_insert": "marketing_engine.desk.account_added",
+		"on_update": "marketing_engine.channel.webhooks.forget_app_secrets",
+		"on_trash": "marketing_engine.channel.webhooks.forget_app_secrets",
 	},
 	# The Marketing workspace's checklist ticks itself.
-	"Segment": {"after_insert": "marketing_engine.onboarding.segment_added"},
-	"Drip Sequence": {"on_update": "marketing_engine.onboarding.sequence_saved"},
+	"Segment": {"after_insert": "marketing_engine.desk.segment_added"},
+	"Drip Sequence": {"on_update": "marketing_engine.desk.sequence_saved"},
 }
 
+# The channel (send path, consent, webhooks, account health) tells the features above it what
+# happened through these lists, instead of importing them (marketing_engine/channel/signals.py).
+whatsapp_opted_out = ["marketing_engine.drips.enrolment.on_opt_out"]
+whatsapp_replied = ["marketing_engine.drips.handover.on_reply"]
+whatsapp_sending_paused = [
+	"marketing_engine.campaigns.dispatch.pause_for_hold",
+	"marketing_engine.drips.sending.pause_for_hold",
+]
+whatsapp_sending_resumed = [
+	"marketing_engine.drips.sending.resume_after_hold",
+	"marketing_engine.campaigns.dispatch.resume_after_hold",
+]
+whatsapp_held_by = ["marketing_engine.campaigns.dispatch.held_by", "marketing_engine.drips.sending.held_by"]
+whatsapp_campaigns_touched = ["marketing_engine.campaigns.dispatch.refresh_counters"]
+
 # Tracked links: /r/<token> keeps the click and redirects, before Frappe looks for a page.
-before_request = ["marketing_engine.links.redirect_tracked_link"]
+before_request = ["marketing_engine.roi.links.redirect_tracked_link"]
 
 # Frappe answers a webhook body that is not JSON with a 500 before the endpoint runs.
 after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]
@@ -72,13 +87,16 @@ after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]
 scheduler_events = {
 	"cron": {
 		"* * * * *": [
-			"marketing_engine.dispatch.maintain_campaigns",
-			"marketing_engine.webhook_events.retry_failed",
-			"marketing_engine.drips.tick",
-			"marketing_engine.clicks.write_stranded",
+			"marketing_engine.campaigns.dispatch.maintain_campaigns",
+			"marketing_engine.channel.webhooks.retry_failed",
+			"marketing_engine.drips.steps.tick",
+			"marketing_engine.roi.clicks.write_stranded",
 		]
 	},
-	"daily_long": ["marketing_engine.numbers.backfill", "marketing_engine.webhook_events.purge_processed"],
+	"daily_long": [
+		"marketing_engine.channel.numbers.backfill",
+		"marketing_engine.channel.webhooks.purge_processed",
+	],
 }
 
 # Installation

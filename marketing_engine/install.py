@@ -1,6 +1,6 @@
 import frappe
 
-from marketing_engine.attribution import SOURCE
+from marketing_engine.channel.numbers import backfill, delete_derived_custom_fields, make_custom_fields
 from marketing_engine.marketing_engine.doctype.drip_sequence.drip_sequence import ship_sequences
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
 	DEFAULT_QUIET_HOURS,
@@ -8,7 +8,7 @@ from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_sett
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
 	ship_published_rate_card,
 )
-from marketing_engine.numbers import backfill, delete_derived_custom_fields, make_custom_fields
+from marketing_engine.roi.attribution import SOURCE
 
 ROLES = ("Marketing Manager", "Marketing User")
 

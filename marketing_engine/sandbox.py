@@ -17,14 +17,14 @@ import frappe
 import requests
 from frappe.utils import add_days, get_bench_path, getdate, nowdate
 
-from marketing_engine.api.webhook import WEBHOOK_PATH
-from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_PORT, SANDBOX_SYSTEM
-from marketing_engine.inbox import person_actor
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+from marketing_engine.channel.consent import (
 	record_opt_in,
 	record_opt_out,
 )
+from marketing_engine.channel.people import person_actor
+from marketing_engine.channel.webhooks import WEBHOOK_PATH
+from marketing_engine.engine.consent import OptInSource, OptOutSource
+from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_PORT, SANDBOX_SYSTEM
 
 SYSTEM, BUSINESS = "Sandbox System", "Sandbox Business"
 DEMO_GROUP = "Sandbox Studio Clients"

@@ -3,14 +3,13 @@
 import frappe
 from frappe import _
 
+from marketing_engine.channel.consent import get_or_create, history
+from marketing_engine.channel.people import CONSENT_LINK_FIELDS
 from marketing_engine.engine.consent import OptInSource
 from marketing_engine.engine.phone import InvalidPhoneNumber
-from marketing_engine.inbox import CONSENT_LINK_FIELDS
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import normalize_phone
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import get_or_create
 
 FORMS = ("Customer", "Contact")
-HISTORY_SHOWN = 5
 
 
 @frappe.whitelist()
@@ -19,24 +18,13 @@ def status_of(doctype: str, name: str) -> dict:
 	_check_form(doctype, name, "read")
 	mobile, number, problem = _number_of(doctype, name)
 	consent = _consent_of(doctype, name, number)
-	history = (
-		frappe.get_all(
-			"WhatsApp Consent Log",
-			filters={"consent": consent.name},
-			fields=["event", "source", "at", "actor", "detail"],
-			order_by="at desc, creation desc",
-			limit=HISTORY_SHOWN,
-		)
-		if consent
-		else []
-	)
 	return {
 		"mobile": mobile,
 		"number": number,
 		"problem": problem,
 		"can_record": frappe.has_permission("WhatsApp Consent", "create"),
 		"consent": consent.as_dict(no_default_fields=True) | {"name": consent.name} if consent else None,
-		"history": history,
+		"history": history(consent.name) if consent else [],
 	}
 
 

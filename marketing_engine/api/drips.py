@@ -4,7 +4,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
-from marketing_engine.drips import active_enrollments, enrol, stop
+from marketing_engine.drips.enrolment import active_enrollments, enrol, stop
 
 
 @frappe.whitelist()

@@ -4,9 +4,9 @@ from Desk inside Meta's 24-hour window."""
 import frappe
 from frappe.utils import cint, now_datetime
 
-from marketing_engine.audience import display_name
+from marketing_engine.channel.messaging import send_text
+from marketing_engine.channel.people import display_name
 from marketing_engine.engine.window import service_window_closes_at
-from marketing_engine.messaging import send_text
 
 
 @frappe.whitelist()

@@ -3,8 +3,8 @@
 import frappe
 from frappe import _
 
+from marketing_engine.channel.messaging import send_template
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
-from marketing_engine.messaging import send_template
 
 
 @frappe.whitelist(methods=["POST"])

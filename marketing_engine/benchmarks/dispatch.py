@@ -48,7 +48,7 @@ def run(recipients: int = 10000, rate: int = 80, workers: int = 1, latency: floa
 			)  # fmt: skip
 		time.sleep(3)  # workers up
 		started = time.perf_counter()
-		from marketing_engine import dispatch
+		from marketing_engine.campaigns import dispatch
 
 		dispatch.start(campaign)
 		snapshot_seconds = time.perf_counter() - started

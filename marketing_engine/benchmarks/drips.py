@@ -23,9 +23,9 @@ from datetime import timedelta
 import frappe
 from frappe.utils import now_datetime
 
-from marketing_engine import drips
 from marketing_engine.benchmarks.dispatch_setup import ACCOUNT, ensure_channel
 from marketing_engine.benchmarks.seed import insert_rows, random_mobile_digits, standard_columns
+from marketing_engine.drips import enrolment, steps
 from marketing_engine.engine import drip
 from marketing_engine.marketing_engine.doctype.drip_sequence.drip_sequence import SHIPPED, ship_sequences
 
@@ -41,18 +41,18 @@ def run(leads: int = 50_000, repeat: int = 10) -> dict:
 	frappe.db.commit()
 
 	now = now_datetime()
-	drips.tick(now=now)  # the first pass catches up (30 days of stalled leads): not what is timed
+	steps.tick(now=now)  # the first pass catches up (30 days of stalled leads): not what is timed
 	frappe.db.commit()
 	settle(sequences)
 
-	idle = timed(lambda: drips.tick(now=now + timedelta(seconds=1)), repeat)
+	idle = timed(lambda: steps.tick(now=now + timedelta(seconds=1)), repeat)
 	idle_floor = timed(lambda: idle_sql(now), repeat)
 
 	# A day later: that day's birthdays, and the leads that became stalled during that day.
 	tomorrow = now + timedelta(days=1)
 	due = expected_due(sequences, tomorrow)
 	started = time.perf_counter()
-	result = drips.tick(now=tomorrow)
+	result = steps.tick(now=tomorrow)
 	busy = time.perf_counter() - started
 	frappe.db.rollback()
 	# What became of the pass's enrollments: a first step waiting for its time of day, a message
@@ -164,7 +164,7 @@ def settle(sequences: list[str]) -> None:
 
 
 def expected_due(sequences: list[str], when) -> dict:
-	birthdays = drips.birthdays_today("Customers", when.date())
+	birthdays = enrolment.birthdays_today("Customers", when.date())
 	stalled = frappe.db.get_value(
 		"Drip Sequence", {"trigger": "Inquiry Stalled", "name": ("in", sequences)}, "last_swept_until"
 	)
@@ -203,7 +203,7 @@ def busy_sql(when, due: dict) -> float:
 	"""The busy pass's reads, and the same number of enrollments and messages written with one
 	multi-row INSERT each (then removed): what the work costs without any application logic."""
 	started = time.perf_counter()
-	birthdays = drips.birthdays_today("Customers", when.date())
+	birthdays = enrolment.birthdays_today("Customers", when.date())
 	leads = frappe.db.sql(
 		"select name from `tabLead` where modified > %s and modified <= %s and status in ('Lead','Open','Replied')",
 		(when - timedelta(days=4), when - timedelta(days=3)),

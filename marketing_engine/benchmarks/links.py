@@ -22,7 +22,6 @@ import time
 import frappe
 from frappe.utils import get_bench_path, now_datetime
 
-from marketing_engine import clicks
 from marketing_engine.benchmarks.webhooks import (
 	GUNICORN_THREADS,
 	GUNICORN_WORKERS,
@@ -40,6 +39,7 @@ from marketing_engine.benchmarks.webhooks import (
 	write_requests,
 )
 from marketing_engine.engine.tracking import new_token
+from marketing_engine.roi import clicks
 from marketing_engine.tests.utils import RQWorker, free_port
 
 PREFIX = "BENCHLINK"

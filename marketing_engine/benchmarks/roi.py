@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 
 import frappe
 
-from marketing_engine import roi
-from marketing_engine.attribution import ensure_erpnext_campaign
 from marketing_engine.benchmarks.seed import insert_rows, standard_columns
 from marketing_engine.marketing_engine.report.whatsapp_roi import whatsapp_roi
+from marketing_engine.roi import figures as roi
+from marketing_engine.roi.attribution import ensure_erpnext_campaign
 
 PREFIX = "BENCH-ROI"
 CAMPAIGNS = 20

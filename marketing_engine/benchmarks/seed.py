@@ -674,7 +674,7 @@ def customer_rows_of(
 
 
 def whatsapp_number(mobile: str | None) -> str | None:
-	# The app's own normaliser, so the numbers match what marketing_engine.numbers.backfill sets.
+	# The app's own normaliser, so the numbers match what marketing_engine.channel.numbers.backfill sets.
 	try:
 		return normalize(mobile, "IN")
 	except InvalidPhoneNumber:

@@ -10,10 +10,10 @@ import time
 
 import frappe
 
-from marketing_engine.audience import build_audience, preview
 from marketing_engine.benchmarks.seed import wedding_expo_csv
+from marketing_engine.campaigns.audience import build_audience, preview
+from marketing_engine.campaigns.segment_import import import_csv
 from marketing_engine.install import INDEXES, add_indexes
-from marketing_engine.segment_import import import_csv
 
 EXAMPLES = {
 	"All Weddings from 2024": [

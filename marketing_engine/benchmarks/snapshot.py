@@ -14,13 +14,13 @@ import time
 
 import frappe
 
-from marketing_engine import dispatch
-from marketing_engine.audience import allow_in_memory_temp_tables, build_audience
 from marketing_engine.benchmarks.dispatch_setup import (
 	ensure_channel,
 	ensure_everyone_segment,
 	fresh_campaign,
 )
+from marketing_engine.campaigns.audience import allow_in_memory_temp_tables, build_audience
+from marketing_engine.campaigns.snapshot import snapshot
 
 NAME = "Snapshot benchmark"
 DEFAULT_CAP = (2, 7)
@@ -36,7 +36,7 @@ def run(repeat: int = 3) -> dict:
 		for _ in range(repeat):
 			floors.append(timed(lambda: audience_floor(segment)))
 			campaign = fresh_campaign(NAME, segment)
-			snapshots.append(timed(lambda campaign=campaign: dispatch.snapshot(campaign)))
+			snapshots.append(timed(lambda campaign=campaign: snapshot(campaign)))
 			counts = dict(
 				frappe.db.sql(
 					"select status, count(*) from `tabWhatsApp Message` where campaign=%s group by status",

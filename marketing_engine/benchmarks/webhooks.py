@@ -40,6 +40,7 @@ from marketing_engine.benchmarks.dispatch_setup import (
 	fresh_campaign,
 )
 from marketing_engine.benchmarks.seed import insert_rows, standard_columns
+from marketing_engine.channel.webhooks import applier_key, retry_failed
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
 from marketing_engine.tests.utils import (
 	WEBHOOK_PATH,
@@ -49,7 +50,6 @@ from marketing_engine.tests.utils import (
 	make_account,
 	sandbox_numbers,
 )
-from marketing_engine.webhook_events import applier_key, retry_failed
 
 ACCOUNT = "BENCH System"
 CAMPAIGN = "Webhook benchmark"

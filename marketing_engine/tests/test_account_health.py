@@ -5,9 +5,9 @@ campaigns they touch, with the reason on the form and a notification; Meta's all
 import frappe
 from frappe.utils import add_days, now_datetime
 
-from marketing_engine import dispatch
+from marketing_engine.campaigns.snapshot import snapshot
+from marketing_engine.channel.consent import record_opt_in
 from marketing_engine.engine.consent import OptInSource
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
@@ -75,7 +75,7 @@ class TestAccountHealth(LiveChannelTestCase):
 		runs the long queue in this test)."""
 		campaign = self.campaign(name)
 		frappe.db.set_value("WhatsApp Campaign", campaign, "status", "Sending")
-		dispatch.snapshot(frappe.get_doc("WhatsApp Campaign", campaign))
+		snapshot(frappe.get_doc("WhatsApp Campaign", campaign))
 		frappe.db.commit()
 		return campaign
 

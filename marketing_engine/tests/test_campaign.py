@@ -9,12 +9,14 @@ import time
 
 import frappe
 
-from marketing_engine import dispatch
-from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+from marketing_engine.background import plain_redis
+from marketing_engine.campaigns import dispatch
+from marketing_engine.channel import sending
+from marketing_engine.channel.consent import (
 	record_opt_in,
 	record_opt_out,
 )
+from marketing_engine.engine.consent import OptInSource, OptOutSource
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
 	rate_card_of_account,
 )
@@ -194,8 +196,8 @@ class TestCampaign(LiveChannelTestCase):
 			dispatch.recover_claims(campaign.name, older_than=0), {"retried": 0, "failed": 0}
 		)  # job may be alive
 		for claim in claims:  # two minutes later: the dead job's liveness keys have expired
-			dispatch.plain_redis().delete(dispatch.alive_key(claim))
-		dispatch.plain_redis().delete(dispatch.job_key(campaign.name, 1))
+			plain_redis().delete(sending.alive_key(claim))
+		plain_redis().delete(sending.job_key(campaign.name, 1))
 		recovered = dispatch.recover_claims(campaign.name, older_than=0, unknown_after=0)
 		type(self).worker = RQWorker().start()
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 80)
@@ -441,7 +443,7 @@ class TestCampaign(LiveChannelTestCase):
 				16,
 			)
 			# Transactional messages are exempt.
-			from marketing_engine.messaging import route
+			from marketing_engine.channel.routing import route
 
 			self.assertTrue(route("UTILITY", self.phones["in"][0]).allowed)
 			self.assertEqual(route("MARKETING", self.phones["in"][0]).block.value, "frequency_cap")

@@ -8,9 +8,9 @@ import frappe
 import redis
 from frappe.tests.utils import FrappeTestCase
 
-from marketing_engine import clicks
 from marketing_engine.engine.tracking import new_token
-from marketing_engine.links import follow
+from marketing_engine.roi import clicks
+from marketing_engine.roi.links import follow
 from marketing_engine.tests.utils import drop_queued_jobs, free_port
 
 BROWSER = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/130.0 Mobile Safari/537.36"

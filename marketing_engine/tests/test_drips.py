@@ -14,9 +14,12 @@ from datetime import date, datetime, timedelta
 import frappe
 from frappe.utils import get_bench_path, getdate
 
-from marketing_engine import drips
+from marketing_engine.background import plain_redis
+from marketing_engine.channel import sending
+from marketing_engine.channel.consent import record_opt_in
+from marketing_engine.drips import enrolment, steps
+from marketing_engine.drips import sending as drip_sending
 from marketing_engine.engine.consent import OptInSource
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
@@ -152,10 +155,10 @@ class TestDrips(LiveChannelTestCase):
 		)
 		self.assertEqual(enrollment.next_run_at, due)  # 11:00 in Asia/Kolkata, two days on
 
-		drips.tick(now=due - timedelta(minutes=1))
+		steps.tick(now=due - timedelta(minutes=1))
 		self.assertEqual(self.messages(sequence), [])
-		drips.tick(now=due)
-		drips.tick(now=due)  # a second pass finds nothing more to write
+		steps.tick(now=due)
+		steps.tick(now=due)  # a second pass finds nothing more to write
 		self.assertEqual(len(self.messages(sequence)), 1)
 		self.assertTrue(wait_until(lambda: self.sent_to(sequence) == {phone.lstrip("+"): 1}, 30))
 		self.assertEqual(self.enrollments(sequence)[0].status, "Completed")
@@ -168,22 +171,22 @@ class TestDrips(LiveChannelTestCase):
 		)
 		people = lambda: {e.contact_name for e in self.enrollments(sequence)}  # noqa: E731
 
-		drips.tick(now=self.local(2027, 2, 28, 0, 5))  # 2027 is not a leap year
+		steps.tick(now=self.local(2027, 2, 28, 0, 5))  # 2027 is not a leap year
 		self.assertEqual(people(), {leapling})
 		self.assertEqual(self.enrollments(sequence)[0].next_run_at, self.local(2027, 2, 28, 10, 0))
-		drips.tick(now=self.local(2027, 2, 28, 0, 6))  # once a day, whatever the ticks
+		steps.tick(now=self.local(2027, 2, 28, 0, 6))  # once a day, whatever the ticks
 		self.assertEqual(len(self.enrollments(sequence)), 1)
 
 		frappe.db.set_value("Drip Sequence", sequence, "last_swept_until", None)
 		frappe.db.commit()
-		drips.tick(now=self.local(2028, 2, 28, 9, 0))  # 2028 is a leap year: the 29th is the day
+		steps.tick(now=self.local(2028, 2, 28, 9, 0))  # 2028 is a leap year: the 29th is the day
 		self.assertEqual(len(self.enrollments(sequence)), 1)
-		drips.tick(now=self.local(2028, 2, 29, 9, 0))
-		drips.tick(now=self.local(2028, 3, 1, 9, 0))
+		steps.tick(now=self.local(2028, 2, 29, 9, 0))
+		steps.tick(now=self.local(2028, 3, 1, 9, 0))
 		self.assertEqual(people(), {leapling, march})
 		self.assertEqual(len(self.enrollments(sequence)), 3)  # one per person and year
 
-		drips.tick(now=self.local(2028, 3, 1, 10, 0))
+		steps.tick(now=self.local(2028, 3, 1, 10, 0))
 		self.assertTrue(wait_until(lambda: sum(self.sent_to(sequence).values()) == 3, 30))
 		self.assertEqual(self.sent_to(sequence)[leap_phone.lstrip("+")], 2)  # 2027 and 2028
 
@@ -222,8 +225,8 @@ class TestDrips(LiveChannelTestCase):
 			audience=False,  # leads are in no customer segment
 		)
 		now = frappe.utils.now_datetime()
-		drips.tick(now=now)
-		drips.tick(now=now + timedelta(minutes=1))  # the next pass: nothing new in its window
+		steps.tick(now=now)
+		steps.tick(now=now + timedelta(minutes=1))  # the next pass: nothing new in its window
 		mine = [e for e in self.enrollments(sequence) if e.contact_name in (lead.name, moved.name)]
 		self.assertEqual(sorted(e.contact_name for e in mine), sorted([lead.name, moved.name]))
 
@@ -234,7 +237,7 @@ class TestDrips(LiveChannelTestCase):
 		stopped = {e.contact_name: e for e in self.enrollments(sequence)}[moved.name]
 		self.assertEqual((stopped.status, stopped.stop_reason), ("Stopped", "Left Trigger Condition"))
 
-		drips.tick(now=now + timedelta(minutes=2))
+		steps.tick(now=now + timedelta(minutes=2))
 		number = lead.whatsapp_number.lstrip("+")
 		self.assertTrue(wait_until(lambda: self.sent_to(sequence)[number] == 1, 30), self.sent_to(sequence))
 		self.assertNotIn(moved.whatsapp_number.lstrip("+"), self.sent_to(sequence))
@@ -257,7 +260,7 @@ class TestDrips(LiveChannelTestCase):
 			offset_days=182,
 			condition='any(item.item_group == "_ME Drip Maternity" for item in doc.items)',
 		)
-		drips.tick()
+		steps.tick()
 		self.assertEqual({e.contact_name for e in self.enrollments(sequence)}, {mother})
 		self.assertTrue(wait_until(lambda: self.sent_to(sequence) == {phone.lstrip("+"): 1}, 30))
 
@@ -272,11 +275,11 @@ class TestDrips(LiveChannelTestCase):
 		second = self.sequence("_ME Drip Reply B", "Birthday", [{"wait": 5, "wait_after": "Trigger"}])
 		now = frappe.utils.now_datetime()
 		for sequence in (first, second):
-			drips.enrol(
+			enrolment.enrol(
 				sequence, "Customer", customer, "Customer", customer, trigger_at=now, key=f"test|{now}"
 			)
 		frappe.db.commit()
-		drips.tick(now=now)
+		steps.tick(now=now)
 		self.assertTrue(wait_until(lambda: self.sent_to(first) == {phone.lstrip("+"): 1}, 30))
 		self.assertTrue(webhooks_applied(self.simulator))
 		message_id = frappe.db.get_value("WhatsApp Message", {"drip_sequence": first}, "message_id")
@@ -303,14 +306,14 @@ class TestDrips(LiveChannelTestCase):
 				"Notification Log", {"for_user": "Administrator", "subject": ("like", f"%{question[-7:]}%")}
 			)
 		)
-		drips.tick(now=now + timedelta(days=6))  # nothing further, ever
+		steps.tick(now=now + timedelta(days=6))  # nothing further, ever
 		self.assertEqual(sum(self.sent_to(first).values()) + sum(self.sent_to(second).values()), 1)
 
 	def test_stop_opts_out_and_ends_the_sequence(self):
 		customer, phone = self.person("_ME Drip Stopper")
 		sequence = self.sequence("_ME Drip Stop", "Birthday", [{"wait": 1, "wait_after": "Trigger"}])
 		now = frappe.utils.now_datetime()
-		drips.enrol(sequence, "Customer", customer, "Customer", customer, trigger_at=now, key="stop-test")
+		enrolment.enrol(sequence, "Customer", customer, "Customer", customer, trigger_at=now, key="stop-test")
 		frappe.db.commit()
 		self.simulator.user_sends_text(self.numbers[1].phone_number_id, phone.lstrip("+"), "STOP")
 		self.assertTrue(webhooks_applied(self.simulator))
@@ -326,7 +329,9 @@ class TestDrips(LiveChannelTestCase):
 			"_ME Drip Booking", "Birthday", [{"wait": 2, "wait_after": "Trigger", "skip_if_booked": 1}]
 		)
 		now = frappe.utils.now_datetime()
-		drips.enrol(sequence, "Customer", customer, "Customer", customer, trigger_at=now, key="booking-test")
+		enrolment.enrol(
+			sequence, "Customer", customer, "Customer", customer, trigger_at=now, key="booking-test"
+		)
 		order = make_sales_order(customer, 50000)
 		frappe.db.commit()
 		(enrollment,) = self.enrollments(sequence)
@@ -337,7 +342,9 @@ class TestDrips(LiveChannelTestCase):
 		customer, phone = self.person("_ME Drip Night Owl")
 		sequence = self.sequence("_ME Drip Night", "Birthday", [{"wait": 0, "wait_after": "Trigger"}])
 		now = frappe.utils.now_datetime()
-		drips.enrol(sequence, "Customer", customer, "Customer", customer, trigger_at=now, key="night-test")
+		enrolment.enrol(
+			sequence, "Customer", customer, "Customer", customer, trigger_at=now, key="night-test"
+		)
 		frappe.db.commit()
 		start = (now - timedelta(hours=1)).strftime("%H:%M:00")
 		end = (now + timedelta(hours=1)).strftime("%H:%M:00")
@@ -347,13 +354,13 @@ class TestDrips(LiveChannelTestCase):
 				{"quiet_hours_enabled": 1, "quiet_hours_start": start, "quiet_hours_end": end},
 			)
 			frappe.db.commit()
-			drips.tick(now=now)
+			steps.tick(now=now)
 			self.assertEqual([m.status for m in self.messages(sequence)], ["Pending"])
 			self.assertFalse(wait_until(lambda: self.sent_to(sequence), 3))  # held
 		finally:
 			frappe.db.set_single_value("Marketing Settings", "quiet_hours_enabled", 0)
 			frappe.db.commit()
-		drips.tick(now=now)  # the next pass after quiet hours starts the sending job again
+		steps.tick(now=now)  # the next pass after quiet hours starts the sending job again
 		self.assertTrue(wait_until(lambda: self.sent_to(sequence) == {phone.lstrip("+"): 1}, 30))
 
 	# -- races and crashes --------------------------------------------------------------------
@@ -366,7 +373,7 @@ class TestDrips(LiveChannelTestCase):
 		)
 		now = frappe.utils.now_datetime()
 		for customer, _ in people:
-			drips.enrol(
+			enrolment.enrol(
 				sequence, "Customer", customer, "Customer", customer, trigger_at=now, key=f"crowd|{customer}"
 			)
 		frappe.db.commit()
@@ -383,9 +390,9 @@ class TestDrips(LiveChannelTestCase):
 			)
 		finally:
 			second_worker.stop()
-		steps = collections.Counter((m.drip_enrollment, m.drip_step) for m in self.messages(sequence))
-		self.assertEqual(set(steps.values()), {1})
-		self.assertEqual(len(steps), 24)
+		sent_steps = collections.Counter((m.drip_enrollment, m.drip_step) for m in self.messages(sequence))
+		self.assertEqual(set(sent_steps.values()), {1})
+		self.assertEqual(len(sent_steps), 24)
 		self.assertEqual(set(self.sent_to(sequence).values()), {2})  # each person: two steps, once each
 
 	def test_worker_killed_mid_step_resumes_without_a_double(self):
@@ -396,7 +403,7 @@ class TestDrips(LiveChannelTestCase):
 		now = frappe.utils.now_datetime()
 		try:
 			for customer, _ in people:
-				drips.enrol(
+				enrolment.enrol(
 					sequence,
 					"Customer",
 					customer,
@@ -406,25 +413,23 @@ class TestDrips(LiveChannelTestCase):
 					key=f"crash|{customer}",
 				)
 			frappe.db.commit()
-			drips.tick(now=now)
+			steps.tick(now=now)
 			self.assertTrue(wait_until(lambda: sum(self.sent_to(sequence).values()) >= 4, 30))
 			self.worker.kill()
 			self.assertLess(sum(self.sent_to(sequence).values()), 16)
 			self.assertTrue(webhooks_applied(self.simulator))
 			frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "messages_per_second", 80)
 			frappe.db.commit()
-			from marketing_engine import dispatch
-
 			for claim in set(
 				frappe.get_all(
 					"WhatsApp Message", {"drip_sequence": sequence, "status": "Queued"}, pluck="claimed_by"
 				)
 			):
-				dispatch.plain_redis().delete(dispatch.alive_key(claim))  # as if two minutes went by
-			dispatch.plain_redis().delete(dispatch.job_key("drips", 1))
-			dispatch.recover_claims(None, older_than=0)  # the scheduler's recovery, a minute on
+				plain_redis().delete(sending.alive_key(claim))  # as if two minutes went by
+			plain_redis().delete(sending.job_key(drip_sending.NAME, 1))
+			drip_sending.recover_claims(older_than=0)  # the scheduler's recovery, a minute on
 			type(self).worker = RQWorker().start()
-			dispatch.maintain_campaigns()
+			steps.tick(now=now)  # the scheduler's next pass starts the sending job again
 			frappe.db.commit()
 			self.assertTrue(
 				wait_until(
@@ -457,7 +462,7 @@ def tick_in_child(now: datetime) -> subprocess.Popen:
 			"--site",
 			frappe.local.site,
 			"execute",
-			"marketing_engine.drips.tick",
+			"marketing_engine.drips.steps.tick",
 			"--kwargs",
 			repr({"now": now.isoformat()}),
 		],
@@ -471,7 +476,7 @@ def tick_in_child(now: datetime) -> subprocess.Popen:
 class TestRepliesInbox(LiveChannelTestCase):
 	def test_answer_freely_inside_the_24_hour_window_only(self):
 		from marketing_engine.api.replies import answer, get_replies
-		from marketing_engine.messaging import BlockedMessage
+		from marketing_engine.channel.messaging import BlockedMessage
 
 		phone = f"+9198129{int(frappe.generate_hash(length=4), 16) % 90000:05d}"
 		customer = make_customer(phone, name=f"_ME Inbox Client {phone[-5:]}")

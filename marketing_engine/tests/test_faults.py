@@ -11,9 +11,11 @@ import frappe
 import pymysql
 from frappe.utils import get_bench_path
 
-from marketing_engine import dispatch
+from marketing_engine.campaigns.dispatch import CampaignSource
+from marketing_engine.campaigns.snapshot import snapshot
+from marketing_engine.channel import sending
+from marketing_engine.channel.consent import record_opt_in
 from marketing_engine.engine.consent import OptInSource
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
@@ -105,12 +107,12 @@ class TestFaults(LiveChannelTestCase):
 		# step that meets the dead connection is repeated after reconnecting; it must not be one
 		# that hands sends to the threads, or those rows go out twice.
 		campaign = review_request_campaign("_ME Fault Hand-off", AUDIENCE)
-		total = dispatch.snapshot(campaign)
+		total = snapshot(campaign)
 		frappe.db.set_value(
 			"WhatsApp Campaign", campaign.name, {"status": "Sending", "total_recipients": total}
 		)
 		frappe.db.commit()
-		source = dispatch.source_of("campaign", campaign.name)
+		source = CampaignSource(campaign.name)
 		jobs_connection = frappe.db.sql("select connection_id()")[0][0]
 		operator = another_session()
 		killed = []
@@ -125,7 +127,7 @@ class TestFaults(LiveChannelTestCase):
 
 		source.channel.send = send_right_after_a_kill
 		try:
-			dispatch._run_source(source, 1, collections.deque())
+			sending.send_until_done(source, 1, collections.deque())
 		finally:
 			operator.close()
 		self.assertEqual(len(killed), 1)

@@ -8,11 +8,12 @@ import time
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from marketing_engine.audience import build_audience, preview
+from marketing_engine.campaigns.audience import build_audience, preview
+from marketing_engine.channel.consent import record_opt_in
+from marketing_engine.channel.messaging import send_template
+from marketing_engine.channel.routing import route
 from marketing_engine.engine.consent import OptInSource
 from marketing_engine.engine.routing import Block
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
-from marketing_engine.messaging import route, send_template
 from marketing_engine.tests.utils import (
 	configure_channel,
 	group_segment,

@@ -12,12 +12,12 @@ import frappe
 import requests
 from frappe.utils import add_to_date, get_url, now_datetime
 
-from marketing_engine import attribution
-from marketing_engine.clicks import waiting_count as clicks_waiting
+from marketing_engine.channel.consent import record_opt_in
 from marketing_engine.engine.consent import OptInSource
 from marketing_engine.engine.tracking import in_holdout
-from marketing_engine.links import landing_url
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import record_opt_in
+from marketing_engine.roi import attribution
+from marketing_engine.roi.clicks import waiting_count as clicks_waiting
+from marketing_engine.roi.links import landing_url
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
@@ -188,7 +188,7 @@ class TestROI(LiveChannelTestCase):
 			(row.campaign, row.touch, row.revenue, row.status, row.lead),
 			(campaign.name, "UTM Landing", order.base_net_total, "Active", lead.name),
 		)
-		from marketing_engine.roi import campaign_figures
+		from marketing_engine.roi.figures import campaign_figures
 
 		figures = campaign_figures(campaign.name)
 		self.assertEqual((figures["bookings"], figures["revenue"], figures["clicked"]), (1, 50000, 1))

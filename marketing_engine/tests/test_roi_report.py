@@ -13,9 +13,9 @@ from unittest.mock import patch
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from marketing_engine import roi
-from marketing_engine.attribution import ensure_erpnext_campaign
 from marketing_engine.marketing_engine.report.whatsapp_roi import whatsapp_roi
+from marketing_engine.roi import figures as roi
+from marketing_engine.roi.attribution import ensure_erpnext_campaign
 from marketing_engine.tests.utils import make_customer, make_sales_order
 
 MARCH = {"from_date": "2026-03-01", "to_date": "2026-03-31"}
@@ -57,7 +57,7 @@ class TestROIReport(FrappeTestCase):
 		# The window is read through get_settings, patched rather than saved: a saved value would
 		# reach the shared document cache, and every other process on the site, before rollback.
 		window = patch(
-			"marketing_engine.roi.get_settings",
+			"marketing_engine.roi.figures.get_settings",
 			return_value=frappe._dict(attribution_window_days=WINDOW_DAYS),
 		)
 		window.start()
@@ -396,11 +396,15 @@ class TestROIReport(FrappeTestCase):
 	def test_holdout_window_follows_the_setting(self):
 		"""With a one-day window m1's order on the 15th drops out of the messaged group's revenue;
 		an unset window is the week attribution uses."""
-		with patch("marketing_engine.roi.get_settings", return_value=frappe._dict(attribution_window_days=1)):
+		with patch(
+			"marketing_engine.roi.figures.get_settings", return_value=frappe._dict(attribution_window_days=1)
+		):
 			row = roi.campaign_figures(self.holdout_campaign)
 		self.assertEqual(row["messaged_revenue_per_person"], 13333.33)
 		self.assertEqual(row["holdout_revenue_per_person"], 7500.0)
-		with patch("marketing_engine.roi.get_settings", return_value=frappe._dict(attribution_window_days=0)):
+		with patch(
+			"marketing_engine.roi.figures.get_settings", return_value=frappe._dict(attribution_window_days=0)
+		):
 			self.assertEqual(roi.attribution_window_days(), 7)
 			row = roi.campaign_figures(self.holdout_campaign)
 		# A week: m1's order on the 16th counts too, and h1's on the 20th still does not.

@@ -4,14 +4,15 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 
-from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.engine.routing import Block
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+from marketing_engine.channel.consent import (
 	consent_state,
 	record_opt_in,
 	record_opt_out,
 )
-from marketing_engine.messaging import BlockedMessage, route, send_template
+from marketing_engine.channel.messaging import BlockedMessage, send_template
+from marketing_engine.channel.routing import route
+from marketing_engine.engine.consent import OptInSource, OptOutSource
+from marketing_engine.engine.routing import Block
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	SYSTEM_ACCOUNT,

@@ -6,12 +6,12 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_months, getdate, nowdate
 
-from marketing_engine.audience import build_audience, preview
-from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
+from marketing_engine.campaigns.audience import build_audience, preview
+from marketing_engine.channel.consent import (
 	record_opt_in,
 	record_opt_out,
 )
+from marketing_engine.engine.consent import OptInSource, OptOutSource
 from marketing_engine.tests.utils import (
 	make_address,
 	make_customer,

@@ -8,8 +8,8 @@ import time
 import frappe
 import requests
 
-from marketing_engine import webhook_events
 from marketing_engine.background import plain_redis
+from marketing_engine.channel import webhooks as webhook_events
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
 from marketing_engine.tests.utils import SYSTEM_ACCOUNT, LiveChannelTestCase, RQWorker, wait_until
 

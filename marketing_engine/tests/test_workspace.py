@@ -9,7 +9,7 @@ import frappe
 from frappe.desk.desktop import get_desktop_page
 from frappe.tests.utils import FrappeTestCase
 
-from marketing_engine import dashboard
+from marketing_engine.roi import cards as dashboard
 from marketing_engine.tests.utils import make_customer, make_sales_order
 
 APP_MODULE = "Marketing Engine"
@@ -95,7 +95,7 @@ class TestMarketingWorkspace(FrappeTestCase):
 		outbound("Failed")  # never handed over: not in the base
 		outbound("Pending")
 		outbound("Read", at="2030-12-31 23:00:00")  # last month
-		with patch("marketing_engine.dashboard.nowdate", return_value=FROZEN_TODAY):
+		with patch("marketing_engine.roi.cards.nowdate", return_value=FROZEN_TODAY):
 			delivered = dashboard.delivery_rate()
 			read = dashboard.read_rate()
 		self.assertEqual(delivered, {"value": 60.0, "fieldtype": "Percent", "precision": 1})
@@ -131,7 +131,7 @@ class TestMarketingWorkspace(FrappeTestCase):
 		outbound("Failed", at="2031-01-19 10:00:00")
 		outbound("Delivered", at="2031-01-20 08:00:00")
 		outbound("Pending", at="2031-01-20 08:00:00")  # not handed over yet: not shown
-		with patch("marketing_engine.dashboard.nowdate", return_value=FROZEN_TODAY):
+		with patch("marketing_engine.roi.cards.nowdate", return_value=FROZEN_TODAY):
 			chart = dashboard.messages_by_status(from_date="2031-01-18")
 		self.assertEqual(chart["labels"], ["18 Jan", "19 Jan", "20 Jan"])
 		self.assertEqual(

@@ -15,9 +15,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from marketing_engine.background import plain_redis
+from marketing_engine.channel.webhooks import applier_key
 from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_SYSTEM, GraphAPISimulator, SimNumber
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
-from marketing_engine.webhook_events import applier_key
 
 WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 SYSTEM_ACCOUNT = "_ME Test System"
@@ -293,8 +293,8 @@ def webhook_request(method: str, body: bytes = b"", secret: str | None = None, a
 def apply_stored_webhooks() -> int:
 	"""The applier job's work on the stored webhooks (``webhook_events.apply_batch`` without its
 	commit), so that in-process tests stay inside their own transaction."""
-	from marketing_engine.inbox import apply_events
-	from marketing_engine.webhook_events import BATCH_SIZE, claim, mark_processed, parse
+	from marketing_engine.channel.inbound import apply_events
+	from marketing_engine.channel.webhooks import BATCH_SIZE, claim, mark_processed, parse
 
 	rows = claim(BATCH_SIZE)
 	apply_events([(row.account, parse(row)) for row in rows])

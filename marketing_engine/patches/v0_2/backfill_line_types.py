@@ -1,6 +1,6 @@
 """Customers, Contacts and Leads get ``whatsapp_line_type``: landlines are left out of marketing."""
 
-from marketing_engine.numbers import backfill, make_custom_fields
+from marketing_engine.channel.numbers import backfill, make_custom_fields
 
 
 def execute():

@@ -1,3 +1,3 @@
 """Outbound WhatsApp messages per day by status, for the Marketing workspace's chart."""
 
-from marketing_engine.dashboard import messages_by_status as get
+from marketing_engine.roi.cards import messages_by_status as get

@@ -53,6 +53,6 @@ class DripEnrollment(Document):
 		self.check_permission("write")
 		if self.status != "Active":
 			frappe.throw(_("This enrollment is already {0}").format(self.status))
-		from marketing_engine.drips import stop
+		from marketing_engine.drips.enrolment import stop
 
 		stop(self.name, "Manual", _("Stopped by {0}").format(frappe.utils.get_fullname()))

@@ -1,19 +1,19 @@
 # Copyright (c) 2026, marketing_engine maintainers and contributors
 # For license information, please see license.txt
 
-"""A drip sequence: a trigger, optional segments, and steps sent on the campaigns' send path.
+"""A drip sequence: a trigger, optional segments, and steps sent on the one send path.
 
 Shipped sequences come disabled: a studio enables one after picking its templates. Enrolment,
-due steps, stops and handover live in marketing_engine.drips and marketing_engine.handover.
+due steps, stops and handover live in the marketing_engine.drips package.
 """
 
 import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
 from marketing_engine.engine import drip
-from marketing_engine.links import TRACKED_LINK, check_tracked_link
+from marketing_engine.roi.attribution import ensure_erpnext_campaign, utm_source_for
+from marketing_engine.roi.links import TRACKED_LINK, check_tracked_link
 
 
 class DripSequence(Document):
@@ -72,7 +72,7 @@ class DripSequence(Document):
 				except ValueError as e:
 					problems.append(_("Step {0}: {1}").format(row.idx, e))
 		if not problems:
-			from marketing_engine.drips import to_step
+			from marketing_engine.drips.enrolment import to_step
 
 			problems = drip.validate_steps([to_step(row) for row in self.steps])
 		if self.enabled:
@@ -180,7 +180,7 @@ class DripSequence(Document):
 	@frappe.whitelist(methods=["POST"])
 	def pause(self) -> None:
 		self.check_permission("write")
-		from marketing_engine.drips import pause_sequence
+		from marketing_engine.drips.sending import pause_sequence
 
 		pause_sequence(self.name, _("by {0}").format(frappe.session.user))
 
@@ -190,7 +190,7 @@ class DripSequence(Document):
 		problems = self.enabling_problems()
 		if problems:
 			frappe.throw("<br>".join(problems), title=_("The sequence cannot resume"))
-		from marketing_engine.drips import resume_sequence
+		from marketing_engine.drips.sending import resume_sequence
 
 		resume_sequence(self.name)
 

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, now_datetime
 
-from marketing_engine.audience import build_audience, preview, rules_condition, rules_of
+from marketing_engine.campaigns.audience import build_audience, preview, rules_condition, rules_of
 from marketing_engine.engine.segment_rules import RuleError
 
 
@@ -70,7 +70,7 @@ class Segment(Document):
 			frappe.throw(_("Only a static segment takes a CSV of members"))
 		if not self.member_csv:
 			frappe.throw(_("Attach a CSV file first"))
-		from marketing_engine.segment_import import import_csv
+		from marketing_engine.campaigns.segment_import import import_csv
 
 		file = frappe.get_doc("File", {"file_url": self.member_csv})
 		# The raw bytes: File.get_content() would decode them and hide encoding errors.

@@ -6,12 +6,11 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, flt, get_url, now_datetime
 
-from marketing_engine import onboarding
+from marketing_engine import desk
+from marketing_engine.channel.webhooks import WEBHOOK_PATH
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.routing import AccountState
-
-WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 
 
 class WhatsAppAccount(Document):
@@ -112,7 +111,7 @@ class WhatsAppAccount(Document):
 			)
 		self.save()
 		if self.can_send:
-			onboarding.done(onboarding.HEALTH)
+			desk.done(desk.HEALTH)
 		return {"health_status": self.health_status, "can_send": self.can_send, "detail": self.health_detail}
 
 	@frappe.whitelist()
@@ -138,7 +137,7 @@ class WhatsAppAccount(Document):
 		for name in gone:
 			frappe.db.set_value("WhatsApp Template", name, "status", "DELETED")
 		if kept:
-			onboarding.done(onboarding.TEMPLATES)
+			desk.done(desk.TEMPLATES)
 		return {"synced": len(kept), "deleted": len(gone)}
 
 

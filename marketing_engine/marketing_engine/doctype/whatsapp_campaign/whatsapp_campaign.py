@@ -15,19 +15,22 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
-from marketing_engine import dispatch, onboarding
-from marketing_engine.attribution import ensure_erpnext_campaign, utm_source_for
-from marketing_engine.audience import REASONS, build_audience, eligible_by_region, preview
+from marketing_engine import desk
+from marketing_engine.campaigns import dispatch
+from marketing_engine.campaigns.audience import REASONS, build_audience, eligible_by_region, preview
+from marketing_engine.campaigns.recipients import RECIPIENT_FIELDS, recipient_values
+from marketing_engine.channel.sending import PACE
 from marketing_engine.engine import routing
 from marketing_engine.engine.routing import next_quiet_start, quiet_hours_end
 from marketing_engine.engine.segment_rules import RuleError
 from marketing_engine.engine.templates import TemplateVariableError, check_values, render
-from marketing_engine.links import TRACKED_LINK, check_tracked_link
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
 	rate_card_of_account,
 )
+from marketing_engine.roi.attribution import ensure_erpnext_campaign, utm_source_for
+from marketing_engine.roi.links import TRACKED_LINK, check_tracked_link
 
 SENDER_ROLES = ("Marketing Manager", "System Manager")
 EDITABLE_STATUSES = ("Draft", "Scheduled")
@@ -132,7 +135,7 @@ class WhatsAppCampaign(Document):
 			if variable in mapped:
 				continue
 			guess = {"name": "first_name", "1": "first_name", "campaign": "campaign", "city": "city"}.get(
-				variable.lower(), variable.lower() if variable.lower() in dispatch.RECIPIENT_FIELDS else ""
+				variable.lower(), variable.lower() if variable.lower() in RECIPIENT_FIELDS else ""
 			)
 			self.append("variables", {"variable": variable, "value_type": "Document Field", "value": guess})
 
@@ -232,7 +235,7 @@ class WhatsAppCampaign(Document):
 			return {"recipient": None, "text": spec.body}
 		recipient = sample[0]
 		row = {"name": "preview", **recipient}
-		values = dispatch.recipient_values(self, [row], preview=True)["preview"]
+		values = recipient_values(self, [row], preview=True)["preview"]
 		missing = []
 		try:
 			check_values(spec, values)
@@ -255,7 +258,7 @@ class WhatsAppCampaign(Document):
 		problem = self.sending_problem()
 		if problem:
 			frappe.throw(problem, title=_("Campaign cannot be sent"))
-		onboarding.done(onboarding.CAMPAIGN)
+		desk.done(desk.CAMPAIGN)
 		if self.send_mode == "Schedule":
 			if not self.scheduled_at or get_datetime(self.scheduled_at) <= now_datetime():
 				frappe.throw(_("Choose a time in the future to schedule the campaign"))
@@ -338,7 +341,7 @@ def quiet_hours_hold(start_at, recipients: int, messages_per_second: float) -> d
 	begins = start_at or now_datetime()
 	waits_until = quiet_hours_end(begins, *quiet)
 	sending_from = waits_until or begins
-	seconds = recipients / max(messages_per_second * dispatch.PACE, 1)
+	seconds = recipients / max(messages_per_second * PACE, 1)
 	finishes = add_to_date(sending_from, seconds=seconds)
 	pauses_at = next_quiet_start(sending_from, *quiet)
 	return {

@@ -2,7 +2,7 @@
 # For license information, please see license.txt
 
 """A webhook from Meta as it arrived: stored by the endpoint, applied by background jobs (see
-marketing_engine.webhook_events). A failed one keeps its error here and can be retried."""
+marketing_engine.channel.webhooks). A failed one keeps its error here and can be retried."""
 
 import frappe
 from frappe.model.document import Document
@@ -33,6 +33,6 @@ class WhatsAppWebhookEvent(Document):
 	def retry(self) -> None:
 		self.check_permission("read")
 		frappe.only_for(("System Manager", "Marketing Manager"))
-		from marketing_engine.webhook_events import retry
+		from marketing_engine.channel.webhooks import retry
 
 		retry([self.name])

@@ -1,21 +1,21 @@
 # Copyright (c) 2026, marketing_engine maintainers and contributors
 # For license information, please see license.txt
 
-"""What each WhatsApp campaign and drip sequence cost and brought in, from marketing_engine.roi
+"""What each WhatsApp campaign and drip sequence cost and brought in, from marketing_engine.roi.figures
 (the figures the campaign and sequence forms show too)."""
 
 import frappe
 from frappe import _
 from frappe.utils import flt, fmt_money
 
-from marketing_engine import roi
 from marketing_engine.engine.tracking import roi as return_on
+from marketing_engine.roi.figures import figures, times
 
 CURRENCY = "INR"  # rate cards convert to rupees, and the studios book in rupees
 
 
 def execute(filters=None):
-	rows = roi.figures(filters)
+	rows = figures(filters)
 	for row in rows:
 		row["currency"] = CURRENCY
 	return columns(), rows, None, chart(rows), summary(rows)
@@ -132,8 +132,3 @@ def rupees(amount: float) -> str:
 	"""₹50,000 (whole rupees without decimals), in the site's number format."""
 	precision = 0 if flt(amount, 2) == int(amount) else 2
 	return "₹" + fmt_money(amount, precision=precision)
-
-
-def times(ratio: float) -> str:
-	"""100x, 2.5x: one decimal, dropped when it is zero (as the report's formatter shows ROI)."""
-	return f"{ratio:,.1f}".removesuffix(".0") + "x"

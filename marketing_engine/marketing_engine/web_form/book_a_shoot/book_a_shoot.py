@@ -1,5 +1,5 @@
 """The studio's booking form (``/book``): creates a Lead that carries the campaign it came from
-(see marketing_engine.attribution.lead_from_link)."""
+(see marketing_engine.roi.attribution.lead_from_link)."""
 
 
 def get_context(context):

@@ -4,7 +4,7 @@ import frappe
 from frappe.utils import add_days, getdate, nowdate
 
 from marketing_engine.engine.tracking import roi
-from marketing_engine.marketing_engine.report.whatsapp_roi.whatsapp_roi import times
+from marketing_engine.roi.figures import times
 
 SENT = ("Accepted", "Sent", "Delivered", "Read")
 # The ROI report's total cost: what Meta billed for campaigns and sequences (not booking

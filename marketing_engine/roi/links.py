@@ -18,8 +18,8 @@ from frappe.utils import get_url, now_datetime
 from werkzeug.exceptions import abort
 from werkzeug.utils import redirect
 
-from marketing_engine import clicks
 from marketing_engine.engine.tracking import is_link_preview_or_bot, looks_like_token, new_token, with_utm
+from marketing_engine.roi import clicks
 
 ROUTE = "r"
 COOKIE = "whatsapp_utm"

@@ -13,9 +13,19 @@ import time
 
 import frappe
 from frappe import _
-from frappe.utils import add_to_date, convert_utc_to_system_timezone
+from frappe.utils import add_to_date
 
-from marketing_engine import account_health
+from marketing_engine.channel import health, signals
+from marketing_engine.channel.consent import learn_identity, phone_of_user_id, record_opt_in, record_opt_out
+from marketing_engine.channel.identities import number_changed, user_id_changed
+from marketing_engine.channel.people import (
+	CONSENT_LINK_FIELDS,
+	consent_links,
+	find_contact,
+	local_time,
+	person_actor,
+	phone_of_wa_id,
+)
 from marketing_engine.engine import errors
 from marketing_engine.engine.consent import (
 	Intent,
@@ -25,20 +35,10 @@ from marketing_engine.engine.consent import (
 	intent_of_preference,
 	intent_of_text,
 )
-from marketing_engine.engine.phone import InvalidPhoneNumber, from_wa_id
 from marketing_engine.engine.status import TIMESTAMP_FIELD, advance, from_meta
 from marketing_engine.engine.webhook import InboundMessage, PreferenceUpdate, StatusUpdate
-from marketing_engine.handover import on_reply
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
-	learn_identity,
-	phone_of_user_id,
-	record_opt_in,
-	record_opt_out,
-)
 
-# The record kinds a number can belong to, and their link field on WhatsApp Consent.
-CONSENT_LINK_FIELDS = {"Customer": "customer", "Contact": "contact", "Lead": "lead"}
 # A message from someone counts as a reply to what we last sent them within this window; most
 # people answer without quoting the message.
 REPLY_WINDOW_DAYS = 7
@@ -66,14 +66,11 @@ class Touched:
 		self.pending.clear()
 
 	def flush(self, every: float = 0.0) -> None:
-		from marketing_engine.dispatch import update_counters
-
 		self.campaigns |= self.pending
 		self.pending.clear()
 		if not self.campaigns or time.monotonic() - self.last_flush < every:
 			return
-		for campaign in sorted(self.campaigns):
-			update_counters(campaign)
+		signals.campaigns_touched(sorted(self.campaigns))
 		self.campaigns.clear()
 		self.last_flush = time.monotonic()
 
@@ -106,7 +103,7 @@ def apply_statuses(updates: list[StatusUpdate], touched: Touched) -> None:
 			# Not sent by this app (or by another site on the same number): nothing to update.
 			continue
 		change = changes.setdefault(row.name, {})
-		at = _local(update.timestamp)
+		at = local_time(update.timestamp)
 
 		def put(field, value, row=row, change=change):
 			row[field] = change[field] = value
@@ -141,7 +138,7 @@ def apply_statuses(updates: list[StatusUpdate], touched: Touched) -> None:
 					user_id=row.user_id,
 					actor=_("Meta, on the person's behalf"),
 				)
-		phone = row.phone or _phone(update.recipient_id)
+		phone = row.phone or phone_of_wa_id(update.recipient_id)
 		if phone and update.recipient_user_id:
 			identities.add((phone, update.recipient_user_id))
 		touched.campaign(row.campaign)
@@ -206,7 +203,7 @@ def store_inbound(account: str, event: InboundMessage, touched: Touched | None =
 	if frappe.db.exists("WhatsApp Message", {"message_id": event.message_id}):
 		return None  # a redelivery
 	phone, user_id = identify(event.wa_id, event.user_id, event.username)
-	at = _local(event.timestamp)
+	at = local_time(event.timestamp)
 	contact = find_contact(phone or user_id)
 	answered = answered_message(phone, user_id, event.context_message_id, at)
 	message = frappe.get_doc(
@@ -265,7 +262,7 @@ def store_inbound(account: str, event: InboundMessage, touched: Touched | None =
 			user_id=user_id,
 			actor=actor,
 		)
-	on_reply(message, answered)
+	signals.replied(message, answered)  # a person takes over from the automation
 	return message
 
 
@@ -301,7 +298,7 @@ def apply_preference(account: str, event: PreferenceUpdate, touched: Touched | N
 	if intent is None:
 		return
 	phone, user_id = identify(event.wa_id, event.user_id, event.username)
-	at = _local(event.timestamp)
+	at = local_time(event.timestamp)
 	contact = find_contact(phone or user_id)
 	links = consent_links(contact)
 	actor = person_actor(contact, event.username)
@@ -318,8 +315,6 @@ def apply_preference(account: str, event: PreferenceUpdate, touched: Touched | N
 
 def apply_identity_change(account: str, event, touched: Touched | None = None) -> None:
 	"""Meta's notices that a user changed their number or their business-scoped user ID."""
-	from marketing_engine.identity_changes import number_changed, user_id_changed
-
 	if event.kind == "user_changed_number":
 		number_changed(event)
 	elif event.kind == "user_changed_user_id":
@@ -329,55 +324,12 @@ def apply_identity_change(account: str, event, touched: Touched | None = None) -
 def identify(wa_id: str | None, user_id: str | None, username: str | None = None) -> tuple:
 	"""``(phone, user_id)`` of the person behind a webhook: the number when Meta sent it, or the
 	number learned earlier for the user ID; the pair is remembered whenever both are known."""
-	phone = _phone(wa_id)
+	phone = phone_of_wa_id(wa_id)
 	if phone and user_id:
 		learn_identity(phone, user_id, username)
 	elif user_id:
 		phone = phone_of_user_id(user_id)
 	return phone, user_id
-
-
-def _phone(wa_id: str | None) -> str | None:
-	if not wa_id:
-		return None
-	try:
-		return from_wa_id(wa_id)
-	except InvalidPhoneNumber:
-		return "+" + wa_id.lstrip("+")
-
-
-def find_contact(address: str | None) -> tuple[str, str] | None:
-	"""The Customer, Contact or Lead a number (or user ID) belongs to, most specific record first."""
-	if not address:
-		return None
-	consent = frappe.db.get_value(
-		"WhatsApp Consent", address, list(CONSENT_LINK_FIELDS.values()), as_dict=True
-	) or frappe.db.get_value(
-		"WhatsApp Consent", {"user_id": address}, list(CONSENT_LINK_FIELDS.values()), as_dict=True
-	)
-	for doctype, field in CONSENT_LINK_FIELDS.items():
-		if consent and consent[field]:
-			return doctype, consent[field]
-	if not address.startswith("+"):
-		return None
-	for doctype in CONSENT_LINK_FIELDS:
-		# whatsapp_number is mobile_no in E.164, kept by marketing_engine.numbers
-		name = frappe.db.get_value(doctype, {"whatsapp_number": address})
-		if name:
-			return doctype, name
-	return None
-
-
-def consent_links(contact: tuple[str, str] | None) -> dict:
-	return {CONSENT_LINK_FIELDS[contact[0]]: contact[1]} if contact else {}
-
-
-def person_actor(contact: tuple[str, str] | None, profile_name: str | None) -> str:
-	"""Who decided, for an event that came from the person on WhatsApp: their record's name."""
-	from marketing_engine.audience import display_name
-
-	name = display_name(*contact) if contact else profile_name
-	return _("{0}, on WhatsApp").format(name) if name else _("The person, on WhatsApp")
 
 
 def _contact_of(row) -> tuple[str, str] | None:
@@ -386,17 +338,13 @@ def _contact_of(row) -> tuple[str, str] | None:
 	return find_contact(row.phone or row.user_id)
 
 
-def _local(utc_datetime):
-	return convert_utc_to_system_timezone(utc_datetime).replace(tzinfo=None)
-
-
 # Handlers by event class name; each takes (account, event, touched).
 HANDLERS = {
 	"InboundMessage": store_inbound,
 	"PreferenceUpdate": apply_preference,
 	"IdentityChange": apply_identity_change,
-	"TemplateStatusChange": account_health.template_status_changed,
-	"TemplateQualityChange": account_health.template_quality_changed,
-	"PhoneQualityChange": account_health.phone_quality_changed,
-	"AccountUpdate": account_health.account_updated,
+	"TemplateStatusChange": health.template_status_changed,
+	"TemplateQualityChange": health.template_quality_changed,
+	"PhoneQualityChange": health.phone_quality_changed,
+	"AccountUpdate": health.account_updated,
 }

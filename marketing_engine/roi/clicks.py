@@ -58,7 +58,7 @@ def remember(link: dict, user_agent: str | None) -> None:
 		return
 	if no_writer_running:
 		try:
-			frappe.enqueue("marketing_engine.clicks.write_waiting", queue=QUEUE)
+			frappe.enqueue("marketing_engine.roi.clicks.write_waiting", queue=QUEUE)
 		except redis.RedisError:
 			# The click is kept; the scheduler's minute writes it (write_stranded).
 			frappe.logger("marketing_engine").warning("Click writer not enqueued", exc_info=True)

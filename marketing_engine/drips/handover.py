@@ -11,12 +11,14 @@ from frappe import _
 from frappe.utils import escape_html, get_url_to_form, nowdate
 
 from marketing_engine.background import plain_redis, site_key
-from marketing_engine.drips import active_enrollments, customer_of, stop
+from marketing_engine.channel.people import account_manager, display_name
+from marketing_engine.drips.enrolment import active_enrollments, stop
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 
 
 def on_reply(message, answered) -> None:
-	"""For a stored inbound ``message`` (not an opt-out) that answered ``answered`` (or None)."""
+	"""Hook whatsapp_replied: for a stored inbound ``message`` (not an opt-out) that answered
+	``answered`` (or None)."""
 	person = (message.contact_doctype, message.contact_name) if message.contact_name else None
 	sequences: dict[str, str] = {}  # sequence -> enrollment
 	for enrollment in active_enrollments(message.phone or message.user_id, person):
@@ -73,20 +75,7 @@ def role_users(role: str) -> list[str]:
 	return sorted(frappe.get_all("User", filters={"name": ("in", users or [""]), "enabled": 1}, pluck="name"))
 
 
-def account_manager(person: tuple | None) -> str | None:
-	"""The customer's account manager, or the lead's owner."""
-	if not person:
-		return None
-	if person[0] == "Lead":
-		owner = frappe.db.get_value("Lead", person[1], "lead_owner")
-		return owner if owner != "Guest" else None  # a web form's lead, from before the app fixed it
-	customer = customer_of(*person)
-	return frappe.db.get_value("Customer", customer, "account_manager") if customer else None
-
-
 def assign(user: str, message, person: tuple | None, enrollments: list[str], answered) -> None:
-	from marketing_engine.audience import display_name
-
 	who = display_name(*person) if person else (message.profile_name or message.phone or message.user_id)
 	links = [f'<a href="{get_url_to_form("WhatsApp Message", message.name)}">{_("the reply")}</a>']
 	if person:

@@ -3,14 +3,18 @@
 Meta pauses a template whose messages people block or report, flags a number whose quality drops
 (and lowers its messaging limit), and restricts an account that breaks policy. Sending on through
 any of these makes it worse, and Meta says so by webhook before a studio would notice. Each
-signal updates the template or account, pauses every campaign that uses it with the reason on
-its form, and tells the Marketing Managers; when Meta reinstates, what it paused resumes.
+signal updates the template or account, pauses every campaign and sequence that uses it with
+the reason on its form, and tells the Marketing Managers; when Meta reinstates, what it paused
+resumes. Campaigns and sequences are above the channel: they hear of it through the
+``whatsapp_sending_paused`` and ``whatsapp_sending_resumed`` hooks (:mod:`.signals`).
 """
 
 import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from marketing_engine.channel import signals
+from marketing_engine.channel.signals import Hold
 from marketing_engine.engine.webhook import (
 	AccountUpdate,
 	PhoneQualityChange,
@@ -54,12 +58,12 @@ def template_status_changed(account: str, event: TemplateStatusChange, touched=N
 			)
 		cause = f"template:{template}"
 		if status == USABLE_TEMPLATE_STATUS:
-			resume_paused_by(cause, _("Meta reinstated template {0}").format(template))
+			signals.sending_resumed(cause, _("Meta reinstated template {0}").format(template))
 		elif status:
 			reason = _(
 				"Meta set template {0} to {1}{2}. Campaigns and sequences using it are paused."
 			).format(template, status.lower(), f" ({why})" if why else "")
-			pause_all(_campaigns({"template": template}), cause, reason, _sequences(template=template))
+			signals.sending_paused(Hold(cause, reason, template=template))
 			notify_managers(
 				_("WhatsApp template {0} is {1}").format(template, status.lower()), reason, template
 			)
@@ -103,10 +107,10 @@ def phone_quality_changed(account: str, event: PhoneQualityChange, touched=None)
 				name,
 				f" ({_limit_text(event.current_limit)})" if event.current_limit else "",
 			)
-			pause_all(_campaigns({"account": name}), cause, reason, _sequences(account=name))
+			signals.sending_paused(Hold(cause, reason, account=name))
 			notify_managers(_("WhatsApp number {0}: {1}").format(name, event.event.lower()), reason, None)
 		elif event.event in NUMBER_RESUME_EVENTS:
-			resume_paused_by(
+			signals.sending_resumed(
 				cause, _("Meta reported {0} on WhatsApp number {1}").format(event.event.lower(), name)
 			)
 
@@ -124,87 +128,20 @@ def account_updated(account: str, event: AccountUpdate, touched=None) -> None:
 			reason = _(
 				"Meta restricted WhatsApp account {0}: {1}. Its campaigns and sequences are paused."
 			).format(name, event.detail or ", ".join(sorted(restriction_types)) or event.event.lower())
-			pause_all(_campaigns({"account": name}), cause, reason, _sequences(account=name))
+			signals.sending_paused(Hold(cause, reason, account=name))
 			notify_managers(_("WhatsApp account {0} restricted by Meta").format(name), reason, None)
-		elif not restriction_types and (
-			_paused_by(cause) or frappe.db.exists("Drip Sequence", {"status": "Paused", "pause_cause": cause})
-		):
+		elif not restriction_types and signals.held_by(cause):
 			# The restriction was lifted: ask Meta whether the number can send before resuming.
 			doc = frappe.get_doc("WhatsApp Account", name)
 			doc.flags.ignore_permissions = True
 			doc.check_health()
 			if doc.can_send:
-				resume_paused_by(cause, _("Meta lifted the restriction on WhatsApp account {0}").format(name))
+				signals.sending_resumed(
+					cause, _("Meta lifted the restriction on WhatsApp account {0}").format(name)
+				)
 
 
-# -- pausing and resuming ----------------------------------------------------------------------
-def pause_all(campaigns: list[str], cause: str, reason: str, sequences: list[str] = ()) -> None:
-	from marketing_engine.drips import pause_sequence
-
-	for campaign in campaigns:
-		frappe.db.set_value(
-			"WhatsApp Campaign", campaign, {"status": "Paused", "status_reason": reason, "pause_cause": cause}
-		)
-	for sequence in sequences:
-		pause_sequence(sequence, reason, cause)
-
-
-def resume_paused_by(cause: str, why: str) -> None:
-	"""Resume what ``cause`` paused, unless something else still stops it (the campaign's own
-	check says why, and the campaign stays paused with that reason)."""
-	from marketing_engine.drips import resume_sequence
-
-	for sequence in frappe.get_all(
-		"Drip Sequence", filters={"status": "Paused", "pause_cause": cause}, pluck="name"
-	):
-		problems = frappe.get_doc("Drip Sequence", sequence).enabling_problems()
-		if problems:
-			frappe.db.set_value(
-				"Drip Sequence",
-				sequence,
-				{"status_reason": _("{0}, but: {1}").format(why, "; ".join(problems)), "pause_cause": ""},
-			)
-		else:
-			resume_sequence(sequence, _("{0}: resumed").format(why))
-	for name in _paused_by(cause):
-		campaign = frappe.get_doc("WhatsApp Campaign", name)
-		problem = campaign.sending_problem()
-		if problem:
-			campaign.db_set({"status_reason": _("{0}, but: {1}").format(why, problem), "pause_cause": ""})
-			continue
-		campaign.db_set("pause_cause", "")
-		campaign.start_again(_("{0}: resumed").format(why))
-
-
-def _paused_by(cause: str) -> list[str]:
-	return frappe.get_all(
-		"WhatsApp Campaign", filters={"status": "Paused", "pause_cause": cause}, pluck="name"
-	)
-
-
-def _sequences(template: str | None = None, account: str | None = None) -> list[str]:
-	"""Enabled, active sequences with a step that uses ``template``, or any template of ``account``."""
-	templates = (
-		[template] if template else frappe.get_all("WhatsApp Template", {"account": account}, pluck="name")
-	)
-	steps = frappe.get_all(
-		"Drip Step",
-		filters={"parenttype": "Drip Sequence", "template": ("in", templates or [""])},
-		pluck="parent",
-	)
-	return frappe.get_all(
-		"Drip Sequence",
-		filters={"name": ("in", steps or [""]), "enabled": 1, "status": "Active"},
-		pluck="name",
-	)
-
-
-def _campaigns(filters: dict) -> list[str]:
-	return frappe.get_all(
-		"WhatsApp Campaign", filters={**filters, "status": ("in", ("Sending", "Scheduled"))}, pluck="name"
-	)
-
-
+# -- telling people ------------------------------------------------------------------------------
 def notify_managers(subject: str, message: str, template: str | None) -> None:
 	users = frappe.get_all(
 		"Has Role",

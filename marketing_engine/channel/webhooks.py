@@ -1,4 +1,4 @@
-"""Meta's webhooks at campaign volume: stored first, applied in batches by background jobs.
+"""Meta's webhooks: verified, stored first, applied in batches by background jobs.
 
 A campaign at 80 msg/s brings about 240 status webhooks a second (sent, delivered, read), and
 Meta redelivers whatever is not answered 200 quickly. Applying each one inside its request held a
@@ -7,7 +7,11 @@ web worker for the whole update, so the endpoint only verifies the signature, st
 queue then apply stored events in batches: statuses of a batch in one pass over their messages,
 everything else in order. Nothing is lost when a job dies between store and apply: the rows stay
 Pending until a batch commits them as Processed. A payload that fails is kept with its error
-(Failed, visible in Desk) and retried with back-off by the scheduler.
+(Failed, visible in Desk) and retried with back-off by the scheduler. What each event does is
+:mod:`marketing_engine.channel.inbound`'s.
+
+Signatures: Meta signs each body with the app's secret (``X-Hub-Signature-256``), and the System
+and Business accounts may belong to different apps, so each enabled account's secret is tried.
 """
 
 import time
@@ -16,7 +20,10 @@ import frappe
 from frappe.utils import add_to_date, now_datetime
 
 from marketing_engine.background import is_lost_connection, plain_redis, site_key, site_now, with_reconnect
+from marketing_engine.channel.inbound import Touched, apply_events
 from marketing_engine.engine import webhook
+
+WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 
 QUEUE = "short"
 BATCH_SIZE = 500
@@ -78,7 +85,7 @@ EVENT_LABELS = {
 
 def wake_applier() -> None:
 	if plain_redis().set(applier_key(), 1, nx=True, ex=APPLIER_ALIVE_SECONDS):
-		frappe.enqueue("marketing_engine.webhook_events.apply_pending", queue=QUEUE)
+		frappe.enqueue("marketing_engine.channel.webhooks.apply_pending", queue=QUEUE)
 
 
 def applier_key() -> str:
@@ -90,8 +97,6 @@ def apply_pending() -> int:
 
 	It lingers a moment for more before it ends: webhooks come in streams, and waiting costs
 	less than starting the next job (an RQ job imports the app afresh)."""
-	from marketing_engine.inbox import Touched
-
 	touched = Touched()
 	applied = 0
 	idle_since = None
@@ -128,8 +133,6 @@ def apply_batch(touched) -> int:
 	"""Claim up to BATCH_SIZE pending events, apply them and mark them Processed, in one
 	transaction. When the batch fails, each event is applied on its own so that one bad payload
 	costs only itself."""
-	from marketing_engine.inbox import apply_events
-
 	# Read committed: the claim locks the rows it takes, not the gaps of the status index that a
 	# request's insert of a new webhook would then wait on (a deadlock answered Meta with a 500).
 	# It holds from the next transaction on (Frappe always has one open), for this job's session.
@@ -164,8 +167,6 @@ def claim(limit: int, names: list | None = None) -> list:
 
 
 def apply_one(name, touched) -> None:
-	from marketing_engine.inbox import apply_events
-
 	rows = claim(1, [name])
 	if not rows or rows[0].status != "Pending":
 		frappe.db.commit()
@@ -241,3 +242,58 @@ def purge_processed() -> None:
 		add_to_date(now_datetime(), days=-KEEP_PROCESSED_DAYS),
 	)
 	frappe.db.commit()
+
+
+# -- signatures --------------------------------------------------------------------------------
+# Decrypting every enabled account's app secret costs more than the rest of the request. The
+# decrypted secrets stay in this process (never in Redis), tagged with a version that is bumped
+# in Redis whenever an account changes, so an edited secret is used at the next request.
+_secrets: dict[str, tuple[str, list[tuple[str, str]], float]] = {}
+
+
+# How long a web worker trusts its copy before asking Redis whether an account changed.
+VERSION_CHECK_SECONDS = 1.0
+
+
+def account_that_signed(raw: bytes, signature: str | None) -> str | None:
+	"""The account whose app secret signed ``raw``. Meta signs with the app's secret, and the
+	System and Business accounts may belong to different apps, so each one is tried."""
+	if not signature:
+		return None
+	for name, secret in app_secrets():
+		if webhook.signature_matches(raw, signature, secret):
+			return name
+	return None
+
+
+def app_secrets() -> list[tuple[str, str]]:
+	cached = _secrets.get(frappe.local.site)
+	if cached and time.monotonic() - cached[2] < VERSION_CHECK_SECONDS:
+		return cached[1]
+	version = (plain_redis().get(secrets_version_key()) or b"0").decode()
+	if cached and cached[0] == version:
+		_secrets[frappe.local.site] = (version, cached[1], time.monotonic())
+		return cached[1]
+	secrets = [
+		(name, frappe.get_doc("WhatsApp Account", name).get_app_secret())
+		for name in frappe.get_all("WhatsApp Account", filters={"enabled": 1}, pluck="name")
+	]
+	_secrets[frappe.local.site] = (version, secrets, time.monotonic())
+	return secrets
+
+
+def forget_app_secrets(doc=None, method=None) -> None:
+	"""Called when a WhatsApp Account is saved or deleted. This process forgets its secrets at
+	once; every other web worker reloads them within ``VERSION_CHECK_SECONDS`` of the commit. The
+	version moves only after the commit, or a worker could reload the old secrets in between and
+	keep them under the new version."""
+	_secrets.pop(frappe.local.site, None)
+	frappe.db.after_commit.add(_bump_secrets_version)
+
+
+def _bump_secrets_version() -> None:
+	plain_redis().incr(secrets_version_key())
+
+
+def secrets_version_key() -> str:
+	return site_key("whatsapp-app-secrets-version")

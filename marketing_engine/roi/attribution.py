@@ -15,10 +15,10 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
+from marketing_engine.channel.numbers import whatsapp_number_of
+from marketing_engine.channel.people import account_manager
 from marketing_engine.engine.tracking import Touch, last_touch
-from marketing_engine.handover import account_manager
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
-from marketing_engine.numbers import whatsapp_number_of
 
 SOURCE = "WhatsApp"  # ERPNext Lead Source, created on install
 TOUCH_LABELS = {"utm_landing": "UTM Landing", "click": "Click", "reply": "Reply"}

@@ -357,3 +357,8 @@ def _holdout_groups(campaigns: list[dict]) -> dict[str, dict[bool, tuple[int, fl
 def attribution_window_days() -> int:
 	# As attribution.last_touch_of reads it: an unset window is the default week.
 	return cint(get_settings().attribution_window_days) or 7
+
+
+def times(ratio: float) -> str:
+	"""100x, 2.5x: one decimal, dropped when it is zero (as the report's formatter shows ROI)."""
+	return f"{ratio:,.1f}".removesuffix(".0") + "x"

@@ -19,6 +19,8 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, cint, getdate, now_datetime, nowdate
 
+from marketing_engine.channel.people import display_name
+from marketing_engine.channel.routing import RECENT_MARKETING_SQL
 from marketing_engine.engine import phone, segment_rules
 from marketing_engine.engine.segment_rules import Rule, RuleError
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
@@ -285,40 +287,6 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 	return Audience(sql, params)
 
 
-# Marketing messages each address was sent since %(cap_since)s: handed to Meta (or being handed
-# over), whatever sent them. Read through the index on (category, submitted_at, ...).
-RECENT_MARKETING_SQL = """select coalesce(rm.phone, rm.user_id) as address, count(*) as recent
-	from `tabWhatsApp Message` rm
-	where rm.category = 'MARKETING' and rm.submitted_at >= %(cap_since)s and rm.direction = 'Outbound'
-		and rm.status in ('Queued', 'Accepted', 'Sent', 'Delivered', 'Read')
-	group by address"""
-
-
-def recent_marketing(addresses: list[str], exclude: list[str] = ()) -> dict[str, int]:
-	"""Marketing messages each of these numbers (or user IDs) was handed inside the frequency
-	cap's window, leaving out the messages named in ``exclude`` (the ones about to be sent)."""
-	cap = get_settings().frequency_cap
-	if not cap.enabled or not addresses:
-		return {}
-	recent = """and rm.submitted_at >= %(since)s and rm.category = 'MARKETING' and rm.direction = 'Outbound'
-		and rm.status in ('Queued', 'Accepted', 'Sent', 'Delivered', 'Read') and rm.name not in %(exclude)s"""
-	return dict(
-		frappe.db.sql(
-			f"""select address, count(*) from (
-				select rm.phone as address from `tabWhatsApp Message` rm where rm.phone in %(addresses)s {recent}
-				union all
-				select rm.user_id from `tabWhatsApp Message` rm
-				where rm.user_id in %(addresses)s and rm.phone is null {recent}
-			) r group by address""",
-			{
-				"since": add_days(now_datetime(), -cap.days),
-				"exclude": list(exclude) or [""],
-				"addresses": addresses,
-			},
-		)
-	)
-
-
 def allow_in_memory_temp_tables() -> None:
 	"""Segment subqueries are materialised as temporary tables keyed on names (560 bytes each in
 	utf8mb4). Past MariaDB's default 16 MB such a table goes to disk and lookups into it become
@@ -349,16 +317,6 @@ def preview(audience: Audience, sample_size: int = 10) -> Preview:
 	for member in sample:
 		member["display_name"] = display_name(member["contact_doctype"], member["contact_name"])
 	return Preview(by_reason.pop("eligible", 0), by_reason, sample)
-
-
-def display_name(doctype: str, name: str) -> str:
-	field = {
-		"Customer": "customer_name",
-		"Contact": "full_name",
-		"Lead": "lead_name",
-		"Segment Member": "member_name",
-	}
-	return frappe.db.get_value(doctype, name, field[doctype]) or name
 
 
 def eligible_by_region(audience: Audience) -> dict[str | None, int]:

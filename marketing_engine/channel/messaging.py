@@ -1,4 +1,5 @@
-"""Sending one WhatsApp template message from Frappe: route, log, send, record the outcome.
+"""Single sends: one template message (a booking confirmation) or a free-form answer inside the
+24-hour window: route, log, wait for a slot of the number's rate, send, record the outcome.
 
 The WhatsApp Message row is committed *before* the call to Meta and its name travels as
 ``biz_opaque_callback_data``. If the process dies after Meta accepted the message but before the
@@ -10,48 +11,23 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
-from marketing_engine.audience import recent_marketing
-from marketing_engine.engine import errors, routing
+from marketing_engine.channel.consent import record_opt_out
+from marketing_engine.channel.routing import route
+from marketing_engine.channel.sending import limiter_for
+from marketing_engine.engine import errors
 from marketing_engine.engine.consent import OptOutSource
 from marketing_engine.engine.identity import is_bsuid
-from marketing_engine.engine.phone import InvalidPhoneNumber, marketing_warning, region_of
+from marketing_engine.engine.phone import InvalidPhoneNumber, region_of
 from marketing_engine.engine.status import advance
 from marketing_engine.engine.templates import MediaHeader, TemplateVariableError, check_values, render
 from marketing_engine.engine.window import service_window_closes_at, service_window_open
-from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
-	get_settings,
-	normalize_phone,
-)
+from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import normalize_phone
 from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
-	consent_state,
-	record_opt_out,
-)
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import price_of_message
 
 
 class BlockedMessage(frappe.ValidationError):
 	pass
-
-
-def route(category: str, address: str) -> routing.Route:
-	"""Which account sends a ``category`` message to ``address`` (an E.164 number or a
-	business-scoped user ID) now, or why none may."""
-	settings = get_settings()
-	system = get_account(settings.default_system_account)
-	business = get_account(settings.default_business_account)
-	is_marketing = category.upper() == routing.MARKETING
-	return routing.decide(
-		category,
-		system_account=system.to_state() if system else None,
-		business_account=business.to_state() if business else None,
-		consent=consent_state(address) if is_marketing else None,
-		now=now_datetime(),
-		quiet_hours=settings.quiet_hours,
-		number_warning=marketing_warning(address) if is_marketing and not is_bsuid(address) else None,
-		frequency_cap=settings.frequency_cap,
-		recent_marketing=recent_marketing([address]).get(address, 0) if is_marketing else 0,
-	)
 
 
 def send_template(
@@ -197,8 +173,6 @@ def send_text(reply_to: str, text: str) -> "frappe.model.document.Document":
 def wait_for_slot(account) -> None:
 	"""A single send takes its slot of the number's rate like a campaign's sends do, waiting as
 	long as the request may (a campaign in full flow leaves a slot every few milliseconds)."""
-	from marketing_engine.dispatch import limiter_for
-
 	limiter_for(account, max_wait=10.0).acquire()
 
 

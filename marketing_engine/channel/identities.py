@@ -8,23 +8,18 @@ marketing. The studio is told on the record, since ERPNext's mobile number is th
 import frappe
 from frappe import _
 
+from marketing_engine.channel.consent import get_consent, learn_identity, record_opt_in, record_opt_out
+from marketing_engine.channel.people import consent_links, find_contact, local_time, phone_of_wa_id
 from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.inbox import _local, _phone, consent_links, find_contact
-from marketing_engine.marketing_engine.doctype.whatsapp_consent.whatsapp_consent import (
-	get_consent,
-	learn_identity,
-	record_opt_in,
-	record_opt_out,
-)
 
 META = "Meta (number change notice)"
 
 
 def number_changed(event) -> None:
-	old, new = _phone(event.wa_id), _phone(event.new_wa_id)
+	old, new = phone_of_wa_id(event.wa_id), phone_of_wa_id(event.new_wa_id)
 	if not new:
 		return
-	at = _local(event.timestamp)
+	at = local_time(event.timestamp)
 	contact = find_contact(old) if old else None
 	before = get_consent(old) if old else None
 	detail = _("The person changed their WhatsApp number from {0} to {1}").format(old or "-", new)
