@@ -17,7 +17,7 @@ function marketing_engine_refresh_roi(frm) {
 	if (frm.is_new() || (frm.doctype === "WhatsApp Campaign" && frm.doc.status === "Draft")) return;
 	frappe
 		.call({
-			method: "marketing_engine.roi.figures_of",
+			method: "marketing_engine.roi.figures.figures_of",
 			args: { doctype: frm.doctype, name: frm.doc.name },
 		})
 		.then(({ message: f }) => f && marketing_engine_render_roi(frm, f));
