@@ -13,6 +13,9 @@ export_python_type_annotations = True
 
 # Desk
 # ----
+# The Connect WhatsApp button (Meta's Embedded Signup) is offered on the WhatsApp Account list,
+# its form and the workspace's checklist.
+app_include_js = ["/assets/marketing_engine/js/connect_whatsapp.js"]
 doctype_js = {
 	"Sales Order": "public/js/sales_order.js",
 	"Customer": "public/js/whatsapp_consent_panel.js",
@@ -77,6 +80,10 @@ whatsapp_sending_resumed = [
 ]
 whatsapp_held_by = ["marketing_engine.campaigns.dispatch.held_by", "marketing_engine.drips.sending.held_by"]
 whatsapp_campaigns_touched = ["marketing_engine.campaigns.dispatch.refresh_counters"]
+whatsapp_template_users = [
+	"marketing_engine.campaigns.dispatch.campaigns_using",
+	"marketing_engine.drips.sending.sequences_using_template",
+]
 
 # Tracked links: /r/<token> keeps the click and redirects, before Frappe looks for a page.
 before_request = ["marketing_engine.roi.links.redirect_tracked_link"]

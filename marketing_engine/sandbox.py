@@ -24,9 +24,10 @@ from marketing_engine.channel.consent import (
 from marketing_engine.channel.people import person_actor
 from marketing_engine.channel.webhooks import WEBHOOK_PATH
 from marketing_engine.engine.consent import OptInSource, OptOutSource
-from marketing_engine.engine.simulator import SANDBOX_BUSINESS, SANDBOX_PORT, SANDBOX_SYSTEM
+from marketing_engine.engine.simulator import SANDBOX_APP, SANDBOX_BUSINESS, SANDBOX_PORT, SANDBOX_SYSTEM
 
 SYSTEM, BUSINESS = "Sandbox System", "Sandbox Business"
+SANDBOX_REVIEW_DELAY = 5  # seconds
 DEMO_GROUP = "Sandbox Studio Clients"
 DEMO_PEOPLE = (
 	# name, mobile, city, birthday, consent, shoots (item group, amount, days ago)
@@ -109,6 +110,9 @@ def start_simulator(port: int, web_url: str) -> None:
 			web_url.rstrip("/") + WEBHOOK_PATH,
 			"--webhook-header",
 			f"X-Frappe-Site-Name:{frappe.local.site}",
+			# Templates written in Desk are approved a few seconds after they are submitted.
+			"--review-delay",
+			str(SANDBOX_REVIEW_DELAY),
 		],
 		stdout=log,
 		stderr=subprocess.STDOUT,
@@ -160,6 +164,12 @@ def connect_accounts(base_url: str) -> dict:
 	settings = frappe.get_single("Marketing Settings")
 	settings.default_system_account = SYSTEM
 	settings.default_business_account = BUSINESS
+	# Connect WhatsApp: the simulator plays the platform's Meta app and its signup popup.
+	settings.meta_app_id = SANDBOX_APP.app_id
+	settings.meta_app_secret = SANDBOX_APP.app_secret
+	settings.signup_config_id = SANDBOX_APP.config_id
+	settings.graph_base_url = base_url
+	settings.signup_stand_in = 1
 	if not settings.booking_confirmation_template:
 		settings.booking_confirmation_template = frappe.db.get_value(
 			"WhatsApp Template", {"account": SYSTEM, "template_name": "booking_confirmation"}

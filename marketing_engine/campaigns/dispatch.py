@@ -271,3 +271,13 @@ def refresh_counters(campaigns: list[str]) -> None:
 	"""Hook whatsapp_campaigns_touched: webhooks moved these campaigns' messages on."""
 	for campaign in sorted(campaigns):
 		update_counters(campaign)
+
+
+def campaigns_using(template: str) -> list[str]:
+	"""Hook whatsapp_template_users: campaigns on ``template`` that are still to send."""
+	campaigns = frappe.get_all(
+		"WhatsApp Campaign",
+		filters={"template": template, "status": ("in", (*ACTIVE, "Paused"))},
+		fields=["name", "status"],
+	)
+	return [_("campaign {0} ({1})").format(c.name, _(c.status).lower()) for c in campaigns]

@@ -28,6 +28,11 @@ MANAGER_ROLE = "Marketing Manager"
 TEMPLATE_STATUS = {
 	"APPROVED": "APPROVED",
 	"REINSTATED": "APPROVED",
+	"UNARCHIVED": "APPROVED",
+	"PENDING": "PENDING",  # back in review after an edit
+	"IN_APPEAL": "IN_APPEAL",
+	"LIMIT_EXCEEDED": "LIMIT_EXCEEDED",
+	"ARCHIVED": "ARCHIVED",
 	"PAUSED": "PAUSED",
 	"DISABLED": "DISABLED",
 	"REJECTED": "REJECTED",
@@ -56,6 +61,8 @@ def template_status_changed(account: str, event: TemplateStatusChange, touched=N
 				template,
 				{"status": status, "status_detail": _meta_said(event.event, why)},
 			)
+			if event.event in REVIEW_EVENTS:
+				tell_author(template, event.event, why)
 		cause = f"template:{template}"
 		if status == USABLE_TEMPLATE_STATUS:
 			signals.sending_resumed(cause, _("Meta reinstated template {0}").format(template))
@@ -73,6 +80,40 @@ def template_status_changed(account: str, event: TemplateStatusChange, touched=N
 				_("Its quality dropped; Meta pauses it if it does not improve. {0}").format(why),
 				template,
 			)
+
+
+# Meta's review of a template written in Desk: its author hears the outcome.
+REVIEW_EVENTS = frozenset({"APPROVED", "REJECTED"})
+
+
+def tell_author(template: str, event: str, why: str) -> None:
+	author = frappe.db.get_value("WhatsApp Template", template, "submitted_by")
+	if not author or not frappe.db.get_value("User", author, "enabled"):
+		return
+	if event == "APPROVED":
+		subject = _("Meta approved WhatsApp template {0}").format(template)
+		message = _("It can be used in campaigns and drip sequences now.")
+	else:
+		subject = _("Meta rejected WhatsApp template {0}").format(template)
+		message = _("Meta's reason: {0}. Change it and save to send it back for review.").format(
+			why or _("none given")
+		)
+	_notify(author, subject, message, template)
+
+
+def template_category_changed(account: str, event, touched=None) -> None:
+	"""Meta files a template under another category (what it costs and who may receive it)."""
+	for template in _templates(event.waba_id, event.template_id, event.template_name, event.language):
+		if event.impending:
+			detail = _("Meta will move it from {0} to {1} within 24 hours.").format(
+				event.new_category, event.correct_category
+			)
+		else:
+			detail = _("Meta moved it from {0} to {1}.").format(event.previous_category, event.new_category)
+			if event.new_category in ("MARKETING", "UTILITY", "AUTHENTICATION"):
+				frappe.db.set_value("WhatsApp Template", template, "category", event.new_category)
+		frappe.db.set_value("WhatsApp Template", template, "status_detail", detail)
+		notify_managers(_("WhatsApp template {0}: category changed").format(template), detail, template)
 
 
 def template_quality_changed(account: str, event: TemplateQualityChange, touched=None) -> None:
@@ -142,6 +183,18 @@ def account_updated(account: str, event: AccountUpdate, touched=None) -> None:
 
 
 # -- telling people ------------------------------------------------------------------------------
+def billing_refused(account: str, error) -> None:
+	"""Meta refused a send because it cannot bill the WABA (131042): the account says so and
+	marketing through it waits (routing blocks it) until a health check finds billing fixed."""
+	if frappe.db.get_value("WhatsApp Account", account, "payment_status") == "No":
+		return  # already told: a campaign's batch meets this once per message
+	reason = _("Meta refused a send for a payment problem: {0}.").format(error.details or error.title)
+	frappe.db.set_value(
+		"WhatsApp Account", account, {"payment_status": "No", "payment_detail": reason}, update_modified=False
+	)
+	notify_managers(_("WhatsApp account {0}: Meta cannot bill it").format(account), reason, None)
+
+
 def notify_managers(subject: str, message: str, template: str | None) -> None:
 	users = frappe.get_all(
 		"Has Role",
@@ -155,18 +208,22 @@ def notify_managers(subject: str, message: str, template: str | None) -> None:
 	)
 	enabled = set(frappe.get_all("User", filters={"name": ("in", users or [""]), "enabled": 1}, pluck="name"))
 	for user in sorted(enabled | {"Administrator"}):
-		frappe.get_doc(
-			{
-				"doctype": "Notification Log",
-				"for_user": user,
-				"type": "Alert",
-				"subject": subject,
-				"email_content": message,
-				"document_type": "WhatsApp Template" if template else None,
-				"document_name": template,
-				"from_user": "Administrator",
-			}
-		).insert(ignore_permissions=True)
+		_notify(user, subject, message, template)
+
+
+def _notify(user: str, subject: str, message: str, template: str | None) -> None:
+	frappe.get_doc(
+		{
+			"doctype": "Notification Log",
+			"for_user": user,
+			"type": "Alert",
+			"subject": subject,
+			"email_content": message,
+			"document_type": "WhatsApp Template" if template else None,
+			"document_name": template,
+			"from_user": "Administrator",
+		}
+	).insert(ignore_permissions=True)
 
 
 # -- finding what an event is about ------------------------------------------------------------

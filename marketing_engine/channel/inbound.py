@@ -345,6 +345,7 @@ HANDLERS = {
 	"IdentityChange": apply_identity_change,
 	"TemplateStatusChange": health.template_status_changed,
 	"TemplateQualityChange": health.template_quality_changed,
+	"TemplateCategoryChange": health.template_category_changed,
 	"PhoneQualityChange": health.phone_quality_changed,
 	"AccountUpdate": health.account_updated,
 }

@@ -12,6 +12,7 @@ from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
 from marketing_engine.channel.consent import record_opt_out
+from marketing_engine.channel.health import billing_refused
 from marketing_engine.channel.routing import route
 from marketing_engine.channel.sending import limiter_for
 from marketing_engine.engine import errors
@@ -222,7 +223,9 @@ def _record_failure(message, account, error: errors.MetaError) -> None:
 			user_id=message.user_id,
 			actor=_("Meta, on the person's behalf"),
 		)
-	if error.action is errors.Action.STOP_RUN:
+	if error.code == errors.PAYMENT_REFUSED:
+		billing_refused(account.name, error)
+	elif error.action is errors.Action.STOP_RUN:
 		frappe.db.set_value(
 			"WhatsApp Account",
 			account.name,

@@ -45,6 +45,7 @@ from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
 from marketing_engine.background import plain_redis, site_key, with_reconnect
 from marketing_engine.channel.consent import record_opt_out
+from marketing_engine.channel.health import billing_refused
 from marketing_engine.channel.routing import recent_marketing
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
@@ -366,6 +367,8 @@ def record_batch(batch: Batch) -> list[tuple[dict, str]]:
 			reason = record_error(row, result)
 			if reason:
 				stops.append((row, reason))
+			if result.code == errors.PAYMENT_REFUSED:
+				billing_refused(send.channel.account.name, result)
 	frappe.db.commit()
 	# Every row now has its outcome; a row left Queued (no answer from Meta) fails in recovery
 	# unless its webhook arrives, which is what an unknown claim leads to.

@@ -17,6 +17,8 @@ hook                           called with                                 liste
 ``whatsapp_held_by``           a hold's cause; answers True when anything  campaigns and drips
                                still waits on it
 ``whatsapp_campaigns_touched`` campaign names whose messages changed       campaigns: counters refreshed
+``whatsapp_template_users``    a template about to be deleted; answers     campaigns and drips
+                               what still uses it
 =============================  ==========================================  =============================
 """
 
@@ -30,6 +32,7 @@ SENDING_PAUSED = "whatsapp_sending_paused"
 SENDING_RESUMED = "whatsapp_sending_resumed"
 HELD_BY = "whatsapp_held_by"
 CAMPAIGNS_TOUCHED = "whatsapp_campaigns_touched"
+TEMPLATE_USERS = "whatsapp_template_users"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ def held_by(cause: str) -> bool:
 def campaigns_touched(campaigns: list[str]) -> None:
 	if campaigns:
 		_tell(CAMPAIGNS_TOUCHED, campaigns)
+
+
+def template_users(template: str) -> list[str]:
+	"""What still relies on ``template`` (a scheduled campaign, an active sequence), each said in
+	a few words; a template with users is not deleted."""
+	return [user for users in _tell(TEMPLATE_USERS, template) for user in users or []]
 
 
 def _tell(hook: str, *args) -> list:

@@ -78,6 +78,7 @@ EVENT_LABELS = {
 	"IdentityChange": "identity change",
 	"TemplateStatusChange": "template status",
 	"TemplateQualityChange": "template quality",
+	"TemplateCategoryChange": "template category",
 	"PhoneQualityChange": "number quality",
 	"AccountUpdate": "account update",
 }

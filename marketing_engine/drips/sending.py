@@ -165,3 +165,14 @@ def sequences_using(template: str | None = None, account: str | None = None) -> 
 		filters={"name": ("in", steps or [""]), "enabled": 1, "status": "Active"},
 		pluck="name",
 	)
+
+
+def sequences_using_template(template: str) -> list[str]:
+	"""Hook whatsapp_template_users: enabled sequences (active or paused) with a step on ``template``."""
+	steps = frappe.get_all(
+		"Drip Step", filters={"parenttype": "Drip Sequence", "template": template}, pluck="parent"
+	)
+	sequences = frappe.get_all(
+		"Drip Sequence", filters={"name": ("in", steps or [""]), "enabled": 1}, pluck="name"
+	)
+	return [_("drip sequence {0}").format(name) for name in sequences]

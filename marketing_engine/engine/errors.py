@@ -37,6 +37,8 @@ RECIPIENT_CODES = frozenset(
 		131053,  # media upload error
 	}
 )
+# Meta could not bill the WABA for the message ("Business eligibility payment issue").
+PAYMENT_REFUSED = 131042
 ACCOUNT_CODES = frozenset(
 	{
 		0,  # auth exception
@@ -66,6 +68,8 @@ class MetaError(Exception):
 		http_status: int | None = None,
 		subcode: int | None = None,
 		fbtrace_id: str | None = None,
+		user_title: str | None = None,
+		user_msg: str | None = None,
 	):
 		self.code = code
 		self.title = title
@@ -73,6 +77,10 @@ class MetaError(Exception):
 		self.http_status = http_status
 		self.subcode = subcode
 		self.fbtrace_id = fbtrace_id
+		# Meta's own words for the person using the app (``error_user_title``/``error_user_msg``),
+		# in the account's language: shown as they are, never matched on (match code and subcode).
+		self.user_title = user_title
+		self.user_msg = user_msg
 		super().__init__(self.describe())
 
 	@property
@@ -131,6 +139,24 @@ class AccessTokenError(AccountError):
 	pass
 
 
+class TemplateRejectedError(MetaError):
+	"""Meta refused to create, edit or delete a template (code 100 with an ``error_subcode`` such
+	as 2388024, content in this language already exists). Nothing was changed at Meta; the
+	template itself must change: ``user_title`` and ``user_msg`` say how, in Meta's words."""
+
+	action = Action.FAIL_MESSAGE
+
+	@property
+	def reason(self) -> str:
+		"""What to show the studio: Meta's message for people, else its details."""
+		return self.user_msg or self.details or self.title
+
+
+# Refusals of a template management call that are about the template, not the account:
+# invalid parameter (100, with the 2388xxx subcodes) and an invalid phone number (192).
+TEMPLATE_REFUSAL_CODES = frozenset({100, 192})
+
+
 def error_class_for(code: int | None, http_status: int | None = None) -> type[MetaError]:
 	if code in RATE_LIMIT_CODES:
 		return RateLimitError
@@ -173,7 +199,33 @@ def from_response(http_status: int, body: object) -> MetaError:
 		http_status=http_status,
 		subcode=_as_int(error.get("error_subcode")),
 		fbtrace_id=error.get("fbtrace_id"),
+		user_title=error.get("error_user_title"),
+		user_msg=error.get("error_user_msg"),
 	)
+
+
+def from_template_response(http_status: int, body: object) -> MetaError:
+	"""The typed error for a refused template management call (create, edit, delete, upload):
+	a refusal of the template itself is a :class:`TemplateRejectedError`; token, permission,
+	rate limit and Meta-side errors keep their own classes."""
+	error = from_response(http_status, body)
+	# Meta's error code page lists the template codes alone (2388024); answers carry them as the
+	# subcode of code 100. Either says the template was refused.
+	subcode_says_template = any(
+		value is not None and 2388000 <= value <= 2388999 for value in (error.subcode, error.code)
+	)
+	if type(error) is RecipientError and (error.code in TEMPLATE_REFUSAL_CODES or subcode_says_template):
+		return TemplateRejectedError(
+			error.code,
+			error.title,
+			error.details,
+			http_status=error.http_status,
+			subcode=error.subcode,
+			fbtrace_id=error.fbtrace_id,
+			user_title=error.user_title,
+			user_msg=error.user_msg,
+		)
+	return error
 
 
 def from_webhook_error(error: dict) -> MetaError:

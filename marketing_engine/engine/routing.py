@@ -27,6 +27,7 @@ class Block(str, Enum):
 	NO_BUSINESS_ACCOUNT = "no_business_account"
 	BUSINESS_ACCOUNT_NOT_CONNECTED = "business_account_not_connected"
 	BUSINESS_ACCOUNT_UNHEALTHY = "business_account_unhealthy"
+	BUSINESS_ACCOUNT_CANNOT_BILL = "business_account_cannot_bill"
 	NO_CONSENT = "no_consent"
 	OPTED_OUT = "opted_out"
 	LANDLINE = "landline"
@@ -42,6 +43,8 @@ class AccountState:
 	enabled: bool = True
 	has_credentials: bool = True
 	health_status: str | None = None  # AVAILABLE, LIMITED, BLOCKED; None when never checked
+	# Why Meta cannot bill the WABA (no payment method, 131042), or None; marketing waits for it.
+	billing_problem: str | None = None
 
 	@property
 	def can_send(self) -> bool:
@@ -134,6 +137,13 @@ def business_account_problem(account: AccountState | None) -> Route | None:
 			block=Block.BUSINESS_ACCOUNT_UNHEALTHY,
 			reason=f"WhatsApp Account {account.name} cannot send ({state}): "
 			"run Check Health on it and resolve what Meta reports.",
+		)
+	if account.billing_problem:
+		return Route(
+			block=Block.BUSINESS_ACCOUNT_CANNOT_BILL,
+			reason=f"Meta cannot bill WhatsApp Account {account.name} for marketing: "
+			f"{account.billing_problem} Add or fix the payment method in Meta's WhatsApp Manager, "
+			"then run Check Health.",
 		)
 	return None
 

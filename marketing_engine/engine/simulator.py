@@ -54,6 +54,14 @@ import phonenumbers
 import requests
 
 from .identity import is_bsuid
+from .simulator_management import (
+	FAILABLE_CALLS,
+	SANDBOX_APP,
+	ManagementMixin,
+	SimApp,
+	_error,
+	_expired,
+)
 from .templates import TEXT_MAX_LENGTH, Button, TemplateSpec
 from .webhook import SIGNATURE_HEADER, USER_CHANGED_NUMBER, USER_CHANGED_USER_ID, sign
 from .window import service_window_open
@@ -92,6 +100,11 @@ class SimNumber:
 	webhook_url: str | None = None
 	quality_rating: str | None = None  # set by a phone quality event; else follows ``health``
 	messaging_limit: str = "TIER_1K"
+	# Registered for the Cloud API: CLOUD_API and CONNECTED; a number from a signup starts as
+	# NOT_APPLICABLE and PENDING until ``POST /<PHONE>/register``.
+	platform_type: str = "CLOUD_API"
+	status: str = "CONNECTED"
+	pin: str | None = None  # the two-step verification PIN set by registration
 
 
 @dataclass
@@ -230,9 +243,16 @@ def sandbox_templates() -> list[TemplateSpec]:
 	]
 
 
-class GraphAPISimulator:
+class GraphAPISimulator(ManagementMixin):
 	"""Start with :meth:`start` (or as a context manager); ``base_url`` is what a WhatsApp
-	Account points at."""
+	Account points at. Signup, template management and uploads: :mod:`.simulator_management`."""
+
+	def new_number(self, **fields) -> SimNumber:
+		return SimNumber(**fields)
+
+	@staticmethod
+	def health_status(number: SimNumber, waba=None) -> dict:
+		return _health(number, waba)
 
 	def __init__(
 		self,
@@ -246,6 +266,8 @@ class GraphAPISimulator:
 		read_receipts: bool = True,
 		webhook_threads: int = 2,
 		webhook_headers: dict[str, str] | None = None,
+		apps: list[SimApp] | None = None,
+		review_delay: float | None = None,
 	):
 		self.numbers = {n.phone_number_id: n for n in numbers or [SANDBOX_SYSTEM, SANDBOX_BUSINESS]}
 		# Sent with every webhook besides the signature: a bench serving several sites on one port
@@ -284,6 +306,7 @@ class GraphAPISimulator:
 		self.server = _Server((host, port), handler)
 		self.server.daemon_threads = True
 		self._threads: list[threading.Thread] = []
+		self._init_management(apps, review_delay)
 
 	# -- lifecycle -------------------------------------------------------------------------
 	@property
@@ -302,6 +325,8 @@ class GraphAPISimulator:
 		return self
 
 	def stop(self) -> None:
+		for timer in self.timers:
+			timer.cancel()
 		self.server.shutdown()
 		self.server.server_close()
 		for _ in range(self._webhook_threads):
@@ -699,6 +724,8 @@ class GraphAPISimulator:
 			)
 		if number.health == "BLOCKED":
 			return _error(400, 131031, "Business Account locked")
+		if number.platform_type != "CLOUD_API":
+			return _error(400, 133010, "Account not registered")
 		if body.get("messaging_product") != "whatsapp":
 			return _error(400, 100, "The parameter messaging_product is required.")
 		# A phone number in `to` wins over a BSUID in `recipient` when both are given.
@@ -750,6 +777,14 @@ class GraphAPISimulator:
 			problem = self._check_template(number.waba_id, body["template"], to_bsuid=recipient is not None)
 			if problem:
 				return problem
+			if not self.waba(number.waba_id).payment_method:
+				# Template messages are paid; service replies inside the window stay free.
+				return _error(
+					400,
+					131042,
+					"Business eligibility payment issue",
+					details="Message failed to send because there were one or more errors related to your payment method.",
+				)
 		user_id = self._bsuid(number.waba_id, user) if user else recipient
 		outcome = self.outcomes.get(to or recipient) or self.outcomes.get(user_id)
 		if outcome is None and user and user.wa_id:
@@ -854,25 +889,25 @@ class GraphAPISimulator:
 	def _templates_url(self, version: str, waba_id: str, params: dict) -> str:
 		return f"{self.base_url}/{version}/{waba_id}/message_templates?{urlencode(params)}"
 
-	def handle_node(self, node_id: str, token: str) -> tuple[int, dict]:
+	def handle_node(self, node_id: str, token: str, query: dict | None = None) -> tuple[int, dict]:
+		"""``GET /<PHONE_NUMBER_ID>`` or ``GET /<WABA_ID>`` with ``fields``: the fields asked (all
+		the simulator knows when none are), and ``id``."""
+		asked = {f.strip() for f in ((query or {}).get("fields") or [""])[0].split(",") if f.strip()}
 		number = self.numbers.get(node_id)
 		if number is None:
 			if self._token_for_waba(node_id, token):
-				waba_numbers = [n for n in self.numbers.values() if n.waba_id == node_id]
-				return 200, {"id": node_id, "health_status": _health(waba_numbers[0])}
+				if "primary_funding_id" in asked and token in self.business_tokens:
+					return _error(400, 10, "Application does not have permission for this action")
+				fields = self.waba_fields(node_id, token)
+				return 200, {k: v for k, v in fields.items() if not asked or k in asked or k == "id"}
 			return _error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
 		if token != number.access_token or token in self.expired_tokens:
-			return _error(
-				401, 190, "Error validating access token: Session has expired.", error_type="OAuthException"
-			)
-		return 200, {
-			"id": node_id,
-			"display_phone_number": number.display_phone_number,
-			"verified_name": number.verified_name,
-			"quality_rating": number.quality_rating
-			or ("GREEN" if number.health == "AVAILABLE" else "YELLOW"),
-			"health_status": _health(number),
-		}
+			return _expired()
+		failed = self._failure("number")
+		if failed:
+			return failed
+		fields = self.phone_number_fields(number)
+		return 200, {k: v for k, v in fields.items() if not asked or k in asked or k == "id"}
 
 	def handle_media(
 		self, phone_number_id: str, token: str, content_type: str, raw: bytes
@@ -1190,13 +1225,21 @@ class _Handler(BaseHTTPRequestHandler):
 	def do_POST(self):
 		self._dispatch("POST")
 
+	def do_DELETE(self):
+		self._dispatch("DELETE")
+
 	def _dispatch(self, method: str) -> None:
 		sim = self.simulator
 		url = urlparse(self.path)
 		parts = [p for p in url.path.split("/") if p]
 		length = int(self.headers.get("Content-Length") or 0)
 		raw = self.rfile.read(length) if length else b""
-		token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+		# Bearer for the Graph API, OAuth for the Resumable Upload API, or ?access_token=.
+		authorization = self.headers.get("Authorization") or ""
+		token = authorization.removeprefix("Bearer ").removeprefix("OAuth ").strip()
+		query = parse_qs(url.query)
+		if not token and query.get("access_token") and parts[1:2] != ["debug_token"]:
+			token = query["access_token"][0]
 		if sim.latency:
 			time.sleep(sim.latency)
 		if parts and parts[0] == "_simulator":
@@ -1207,6 +1250,42 @@ class _Handler(BaseHTTPRequestHandler):
 		if len(parts) < 2 or not parts[0].startswith("v"):
 			return self._reply(*_error(400, 100, "Unknown path"))
 		version, node, rest = parts[0], parts[1], parts[2:]
+		if method == "GET" and node == "oauth" and rest == ["access_token"]:
+			return self._reply(*sim.handle_oauth(query))
+		if method == "GET" and node == "debug_token" and not rest:
+			return self._reply(*sim.handle_debug_token(query))
+		if node.startswith("upload:") and not rest:
+			if method == "POST":
+				return self._reply(*sim.handle_upload(node, token, self.headers.get("file_offset"), raw))
+			return self._reply(*sim.handle_upload_status(node, token))
+		if method in ("POST", "DELETE") and rest in (
+			["subscribed_apps"],
+			["register"],
+			["message_templates"],
+			["uploads"],
+			[],
+		):
+			if method == "DELETE":
+				if rest == ["message_templates"]:
+					return self._reply(*sim.handle_delete_template(node, token, query))
+				return self._reply(*_error(400, 100, "Unsupported delete request"))
+			if rest == ["uploads"]:
+				return self._reply(*sim.handle_open_upload(node, token, query))
+			try:
+				body = json.loads(raw or b"{}")
+			except json.JSONDecodeError:
+				return self._reply(*_error(400, 100, "Invalid JSON body"))
+			if not isinstance(body, dict):
+				return self._reply(*_error(400, 100, "Invalid JSON body"))
+			if rest == ["subscribed_apps"]:
+				return self._reply(*sim.handle_subscribe(node, token, body))
+			if rest == ["register"]:
+				return self._reply(*sim.handle_register(node, token, body))
+			if rest == ["message_templates"]:
+				return self._reply(*sim.handle_create_template(node, token, body))
+			return self._reply(*sim.handle_edit_template(node, token, body))
+		if method == "GET" and rest == ["subscribed_apps"]:
+			return self._reply(*sim.handle_subscribed_apps(node, token))
 		if method == "POST" and rest == ["messages"]:
 			try:
 				body = json.loads(raw or b"{}")
@@ -1216,14 +1295,26 @@ class _Handler(BaseHTTPRequestHandler):
 		if method == "POST" and rest == ["media"]:
 			return self._reply(*sim.handle_media(node, token, self.headers.get("Content-Type") or "", raw))
 		if method == "GET" and rest == ["message_templates"]:
-			return self._reply(*sim.handle_templates(node, token, parse_qs(url.query), version))
+			return self._reply(*sim.handle_templates(node, token, query, version))
 		if method == "GET" and not rest:
-			return self._reply(*sim.handle_node(node, token))
+			return self._reply(*sim.handle_node(node, token, query))
 		return self._reply(*_error(400, 100, f"Unsupported {method.lower()} request"))
 
 	def _control(self, method: str, parts: list[str], raw: bytes) -> None:
 		sim = self.simulator
 		body = json.loads(raw or b"{}") if method == "POST" else {}
+		if method == "POST" and parts == ["signup"]:
+			# Meta's popup, finished: what its session-info message and login callback give the page.
+			return self._reply(
+				200,
+				sim.stand_in_signup(
+					body["business_name"],
+					body["display_phone_number"],
+					body.get("verified_name"),
+					payment_method=bool(body.get("payment_method", True)),
+					app_id=body.get("app_id"),
+				),
+			)
 		number = body.get("phone_number_id") or next(iter(sim.numbers))
 		waba_id = body.get("waba_id") or sim.numbers[number].waba_id
 		if method == "GET" and parts == ["stats"]:
@@ -1273,6 +1364,34 @@ class _Handler(BaseHTTPRequestHandler):
 				other_info=body.get("other_info"),
 			)
 			return self._reply(200, {"success": True})
+		if parts == ["template_review"]:
+			sim.review_template(
+				waba_id,
+				body["name"],
+				body.get("language") or "en",
+				body.get("event") or "APPROVED",
+				body.get("reason"),
+			)
+			return self._reply(200, {"success": True})
+		if parts == ["template_category"]:
+			sim.emit_template_category(
+				waba_id, body["name"], body.get("language") or "en", body["new_category"]
+			)
+			return self._reply(200, {"success": True})
+		if parts == ["payment"]:
+			sim.waba(waba_id).payment_method = bool(body.get("payment_method"))
+			return self._reply(200, {"success": True})
+		if parts == ["fail"]:
+			call = body["call"]
+			if call not in FAILABLE_CALLS:
+				raise ValueError(f"call must be one of {', '.join(FAILABLE_CALLS)}")
+			sim.fail_next[call] = (
+				int(body.get("http_status") or 400),
+				int(body.get("code") or 100),
+				body.get("message") or "Invalid parameter",
+				body.get("user_msg"),
+			)
+			return self._reply(200, {"success": True})
 		if parts == ["template_quality"]:
 			sim.emit_template_quality(
 				waba_id,
@@ -1316,28 +1435,9 @@ class _Handler(BaseHTTPRequestHandler):
 			pass  # the client gave up waiting (a timeout test); Meta would not notice either
 
 
-def _error(
-	http_status: int,
-	code: int,
-	message: str,
-	*,
-	details: str | None = None,
-	error_type: str = "OAuthException",
-	subcode: int | None = None,
-) -> tuple[int, dict]:
-	error: dict = {
-		"message": f"(#{code}) {message}",
-		"type": error_type,
-		"code": code,
-		"error_data": {"messaging_product": "whatsapp", "details": details or message},
-		"fbtrace_id": uuid.uuid4().hex[:22],
-	}
-	if subcode:
-		error["error_subcode"] = subcode
-	return http_status, {"error": error}
-
-
-def _health(number: SimNumber) -> dict:
+def _health(number: SimNumber, waba=None) -> dict:
+	"""Meta's ``health_status``: the number's entity, then the WABA's, which shows a missing
+	payment method (error 141006; marketing and utility templates are refused until it is fixed)."""
 	entity_errors = []
 	if number.health != "AVAILABLE":
 		entity_errors = [
@@ -1345,6 +1445,16 @@ def _health(number: SimNumber) -> dict:
 				"error_code": 141006,
 				"error_description": "There is an error with the payment method.",
 				"possible_solution": "Update the payment method in WhatsApp Manager.",
+			}
+		]
+	waba_entity: dict = {"entity_type": "WABA", "id": number.waba_id, "can_send_message": "AVAILABLE"}
+	if waba is not None and not waba.payment_method:
+		waba_entity["can_send_message"] = "LIMITED"
+		waba_entity["errors"] = [
+			{
+				"error_code": 141006,
+				"error_description": "There is no valid payment method attached to the WhatsApp Business Account.",
+				"possible_solution": "Add a payment method in WhatsApp Manager.",
 			}
 		]
 	return {
@@ -1356,7 +1466,7 @@ def _health(number: SimNumber) -> dict:
 				"can_send_message": number.health,
 				**({"errors": entity_errors} if entity_errors else {}),
 			},
-			{"entity_type": "WABA", "id": number.waba_id, "can_send_message": "AVAILABLE"},
+			waba_entity,
 		],
 	}
 
@@ -1400,6 +1510,12 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--rate", type=int, default=80, help="messages per second per number")
 	parser.add_argument("--latency", type=float, default=0.0, help="seconds each API call takes")
 	parser.add_argument(
+		"--review-delay",
+		type=float,
+		default=None,
+		help="approve templates submitted through the API this many seconds later (default: only by control call)",
+	)
+	parser.add_argument(
 		"--webhook-header",
 		action="append",
 		default=[],
@@ -1413,9 +1529,18 @@ def main(argv: list[str] | None = None) -> None:
 		number.rate_per_second = args.rate
 		number.webhook_url = args.webhook_url
 	sim = GraphAPISimulator(
-		numbers, host=args.host, port=args.port, latency=args.latency, webhook_headers=headers
+		numbers,
+		host=args.host,
+		port=args.port,
+		latency=args.latency,
+		webhook_headers=headers,
+		review_delay=args.review_delay,
 	).start()
 	print(f"Graph API simulator on {sim.base_url} (webhooks to {args.webhook_url or 'nowhere'})")
+	print(
+		f"  Tech Provider app for Connect WhatsApp: App ID {SANDBOX_APP.app_id}, app secret "
+		f"{SANDBOX_APP.app_secret}, configuration ID {SANDBOX_APP.config_id}"
+	)
 	for n in numbers:
 		print(
 			f"  {n.verified_name}: phone number ID {n.phone_number_id}, WABA ID {n.waba_id}, "

@@ -52,6 +52,7 @@ class Button:
 	text: str
 	url: str | None = None
 	phone_number: str | None = None
+	example: str | None = None  # a COPY_CODE button's code, as Meta reviews it
 
 	@property
 	def url_variable(self) -> str | None:
@@ -60,11 +61,15 @@ class Button:
 		return names[0] if self.type == "URL" and names else None
 
 	def example_suffix(self, example_url: str | None) -> str | None:
-		"""The variable's example out of Meta's whole example URL for this button."""
+		"""The variable's example out of Meta's whole example URL for this button. Meta's table
+		asks for the whole URL but its JSON sample shows only the variable's value
+		(``["summer2023"]``), so a value that is not a URL is taken as the variable's own."""
 		if not (self.url_variable and example_url and self.url):
 			return None
 		prefix = self.url[: self.url.index("{{")]
-		return example_url[len(prefix) :] if example_url.startswith(prefix) else None
+		if example_url.startswith(prefix):
+			return example_url[len(prefix) :]
+		return None if "://" in example_url else example_url
 
 	def is_marketing_opt_out(self, opt_out_texts: tuple[str, ...]) -> bool:
 		return self.type == "QUICK_REPLY" and normalize_keyword(self.text) in opt_out_texts
@@ -131,8 +136,10 @@ class TemplateSpec:
 						url=b.get("url"),
 						phone_number=b.get("phone_number"),
 					)
+					if button.type == "COPY_CODE":
+						button.example = _first(b.get("example"))
 					spec.buttons.append(button)
-					suffix = button.example_suffix(next(iter(b.get("example") or []), None))
+					suffix = button.example_suffix(_first(b.get("example")))
 					if suffix is not None:
 						spec.examples[button.url_variable] = suffix
 		return spec
@@ -157,7 +164,10 @@ class TemplateSpec:
 		if self.buttons:
 			buttons = []
 			for b in self.buttons:
-				entry = {"type": b.type, "text": b.text}
+				# A copy-code button shows Meta's own "Copy offer code"; it carries only its example.
+				entry = {"type": b.type} if b.type == "COPY_CODE" else {"type": b.type, "text": b.text}
+				if b.type == "COPY_CODE" and b.example:
+					entry["example"] = b.example
 				if b.url:
 					entry["url"] = b.url
 					if b.url_variable and b.url_variable in self.examples:
@@ -231,6 +241,13 @@ class MediaHeader:
 		if self.kind == "document" and self.filename:
 			media["filename"] = self.filename
 		return {"type": self.kind, self.kind: media}
+
+
+def _first(value) -> str | None:
+	"""Meta gives some examples as a list of one, some as the value itself."""
+	if isinstance(value, list):
+		value = value[0] if value else None
+	return None if value is None else str(value)
 
 
 def _read_examples(variables: list[str], positional: list | None, named: list | None) -> dict[str, str]:

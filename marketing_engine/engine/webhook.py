@@ -172,6 +172,25 @@ class TemplateStatusChange:
 
 
 @dataclass
+class TemplateCategoryChange:
+	"""``template_category_update``: Meta moved a template to another category (``previous`` is
+	set), or will in 24 hours (``correct`` is the category it will take, ``new`` still the current)."""
+
+	template_id: str | None
+	template_name: str | None
+	language: str | None
+	new_category: str | None
+	previous_category: str | None = None
+	correct_category: str | None = None
+	waba_id: str | None = None
+	timestamp: datetime | None = None
+
+	@property
+	def impending(self) -> bool:
+		return not self.previous_category and bool(self.correct_category)
+
+
+@dataclass
 class TemplateQualityChange:
 	"""``message_template_quality_update``; scores are GREEN, YELLOW, RED or UNKNOWN."""
 
@@ -219,6 +238,7 @@ Event = (
 	| IdentityChange
 	| TemplateStatusChange
 	| TemplateQualityChange
+	| TemplateCategoryChange
 	| PhoneQualityChange
 	| AccountUpdate
 )
@@ -404,6 +424,24 @@ def _parse_template_status(value: dict, context: _Entry) -> list[Event]:
 	]
 
 
+def _parse_template_category(value: dict, context: _Entry) -> list[Event]:
+	def category(key: str) -> str | None:
+		return str(value[key]).upper() if value.get(key) else None
+
+	return [
+		TemplateCategoryChange(
+			template_id=_text(value.get("message_template_id")),
+			template_name=value.get("message_template_name"),
+			language=value.get("message_template_language"),
+			new_category=category("new_category"),
+			previous_category=category("previous_category"),
+			correct_category=category("correct_category"),
+			waba_id=context.waba_id,
+			timestamp=context.time,
+		)
+	]
+
+
 def _parse_template_quality(value: dict, context: _Entry) -> list[Event]:
 	return [
 		TemplateQualityChange(
@@ -464,6 +502,7 @@ _PARSERS = {
 	"user_preferences": _parse_user_preferences,
 	"message_template_status_update": _parse_template_status,
 	"message_template_quality_update": _parse_template_quality,
+	"template_category_update": _parse_template_category,
 	"phone_number_quality_update": _parse_phone_quality,
 	"account_update": _parse_account_update,
 }

@@ -68,6 +68,12 @@ MOBILE_USER_AGENT = (
 	"Chrome/126.0.0.0 Mobile Safari/537.36"
 )
 LIVE_UPDATE_SECONDS = 45
+CONNECTED_NUMBER = "+91 98200 55555"  # the studio's own number, connected through the stand-in
+NEW_TEMPLATE = "monsoon_portraits"  # written in the template builder
+NEW_TEMPLATE_BODY = (
+	"Hi {{name}}, our monsoon portrait week is open. Reply to book a family slot this weekend."
+)
+MONSOON_CAMPAIGN = "Monsoon Portraits 2026"
 
 
 def free_port() -> int:
@@ -736,6 +742,102 @@ class Walk:
 		assert any("Sandbox Business" in r for r in rows) and any("Sandbox System" in r for r in rows), rows
 		desk.shot("whatsapp-templates-with-accounts")
 
+	def connect_whatsapp(self) -> None:
+		self.begin("3b. Connect WhatsApp through the sandbox's stand-in for Meta's popup")
+		desk, page = self.desk, self.page
+		desk.goto("whatsapp-account")
+		button = page.locator(".page-actions button:visible", has_text="Connect WhatsApp").first
+		button.wait_for(timeout=20000)
+		desk.shot("whatsapp-accounts-connect-button")
+		button.click()
+		dialog = desk.dialog()
+		dialog.locator('[data-fieldname="business_name"] input').wait_for(timeout=20000)
+		desk.fill("business_name", COMPANY, scope=".modal.show")
+		desk.fill("display_phone_number", CONNECTED_NUMBER, scope=".modal.show")
+		desk.fill("verified_name", COMPANY, scope=".modal.show")
+		desk.shot("connect-whatsapp-stand-in-popup")
+		dialog.locator(".btn-primary", has_text="Finish").click()
+		connected = page.locator(".modal.show", has_text="WhatsApp connected").first
+		connected.wait_for(timeout=60000)
+		said = " ".join(connected.inner_text().split())
+		print(f"  connected: {said!r}")
+		self.expect("is connected" in said and "health AVAILABLE" in said, f"the connection says {said!r}")
+		desk.shot("connect-whatsapp-connected")
+		desk.close_dialog()
+		desk.wait_for_form("WhatsApp Account")
+		doc = desk.js(
+			"""() => ({via: cur_frm.doc.connected_via, by: cur_frm.doc.connected_by, health: cur_frm.doc.health_status,
+				number: cur_frm.doc.display_phone_number, name: cur_frm.doc.verified_name,
+				payment: cur_frm.doc.payment_status, purpose: cur_frm.doc.purpose})"""
+		)
+		print(f"  account: {doc}")
+		self.expect(doc["via"] == "Embedded Signup", f"connected via {doc['via']}")
+		self.expect(doc["by"] == OWNER_EMAIL, f"connected by {doc['by']}")
+		self.expect(doc["health"] == "AVAILABLE", f"health {doc['health']}")
+		self.expect(doc["number"] == CONNECTED_NUMBER, f"the number reads {doc['number']}")
+		self.expect(doc["purpose"] == "Business", f"purpose {doc['purpose']}")
+		desk.shot("connected-account-form")
+		self.connected_account = desk.js("() => cur_frm.docname")
+
+	def compose_template(self) -> None:
+		self.begin("3c. A template written in Desk: a rule refused on its field, submitted, approved")
+		desk, page = self.desk, self.page
+		desk.goto("whatsapp-template/new")
+		desk.wait_for_form("WhatsApp Template")
+		desk.fill("template_name", "Monsoon Portraits")
+		desk.pick_link("account", "Sandbox Business")
+		desk.fill("language", "en")
+		desk.select("category", "MARKETING")
+		desk.select("parameter_format", "NAMED")
+		desk.fill("body", NEW_TEMPLATE_BODY)
+		rule = page.locator('.frappe-control[data-fieldname="template_name"] .template-rule').first
+		rule.wait_for(timeout=20000)
+		print(f"  name refused: {rule.inner_text()!r}")
+		self.expect("lowercase" in rule.inner_text(), f"the name's rule says {rule.inner_text()!r}")
+		desk.shot("template-builder-name-refused-on-its-field")
+		desk.fill("template_name", NEW_TEMPLATE)
+		row = desk.add_row("buttons")
+		scope = desk.open_row("buttons", row)
+		desk.select("button_type", "QUICK_REPLY", scope=scope)
+		desk.fill("text", "Stop promotions", scope=scope)
+		desk.close_row()
+		wait_until(lambda: desk.js("() => (cur_frm.doc.examples || []).length") == 1, 20, "the example row")
+		scope = desk.open_row("examples", 1)
+		desk.fill("example", "Asha", scope=scope)
+		desk.close_row()
+		verdict = page.locator(".text-success", has_text="Meets Meta's rules").first
+		verdict.wait_for(timeout=20000)
+		bubble = " ".join(page.locator(".whatsapp-preview-body:visible").first.inner_text().split())
+		print(f"  preview: {bubble!r}")
+		self.expect(bubble.startswith("Hi Asha, our monsoon"), f"the bubble reads {bubble!r}")
+		desk.control("preview").scroll_into_view_if_needed()
+		desk.shot("template-builder-preview-meets-rules")
+		desk.save()
+		desk.click_button("Submit to Meta")
+		name = desk.js("() => cur_frm.docname")
+		wait_until(
+			lambda: self.admin.get_value("WhatsApp Template", name, "status").get("status") == "PENDING",
+			30,
+			"PENDING",
+		)
+		desk.goto(f"whatsapp-template/{name}")
+		desk.wait_for_form("WhatsApp Template", name)
+		desk.shot("template-submitted-pending")
+		wait_until(
+			lambda: self.admin.get_value("WhatsApp Template", name, "status").get("status") == "APPROVED",
+			60,
+			"Meta's approval (the sandbox approves 5 s after a submission)",
+		)
+		desk.goto(f"whatsapp-template/{name}")
+		desk.wait_for_form("WhatsApp Template", name)
+		message = page.locator(".form-message-container .form-message:visible")
+		headline = " ".join(message.first.inner_text().split()) if message.count() else ""
+		self.expect(message.count() == 1, f"{message.count()} headlines on the form")
+		print(f"  headline: {headline!r}")
+		self.expect("APPROVED" in headline, f"the form's headline says {headline!r}")
+		desk.shot("template-approved-by-meta")
+		self.new_template = name
+
 	# 4 ---------------------------------------------------------------------------------------
 	def consent_panel(self) -> None:
 		self.begin("4. Consent on the Customer form")
@@ -1361,6 +1463,47 @@ class Walk:
 		desk.shot_tall("marketing-user-workspace-without-settings")
 		context.close()
 
+	def campaign_with_new_template(self) -> None:
+		self.begin("15. A campaign with the template written in Desk")
+		desk, page = self.desk, self.page
+		desk.workspace_shortcut("Campaigns")
+		page.wait_for_url("**/app/whatsapp-campaign**")
+		page.locator(".primary-action:visible", has_text="Add WhatsApp Campaign").click()
+		desk.wait_for_form("WhatsApp Campaign")
+		desk.fill("campaign_name", MONSOON_CAMPAIGN)
+		row = desk.empty_row("segments", "segment")
+		scope = desk.open_row("segments", row)
+		desk.pick_link("segment", SEGMENT_NAME, scope=scope)
+		desk.close_row()
+		desk.pick_link("template", NEW_TEMPLATE)
+		desk.save()
+		variables = desk.js("() => cur_frm.doc.variables.map((v) => [v.variable, v.value_type, v.value])")
+		print(f"  variables: {variables}")
+		self.expect(variables == [["name", "Document Field", "first_name"]], f"variables {variables}")
+		desk.click_button("Estimate and Send")
+		dialog = desk.dialog()
+		dialog.locator("tfoot").wait_for(timeout=20000)
+		summary = " ".join(dialog.inner_text().split())
+		print(f"  estimate: {summary!r}")
+		self.expect("Meta can bill" in summary, "the estimate does not say whether Meta can bill the WABA")
+		desk.shot("monsoon-campaign-estimate")
+		dialog.locator(".btn-primary", has_text="Send Now").click()
+		wait_until(
+			lambda: (
+				self.admin.get_value("WhatsApp Campaign", MONSOON_CAMPAIGN, "status").get("status")
+				== "Completed"
+			),
+			90,
+			"the monsoon campaign to complete",
+		)
+		sent = [m for m in self.simulator("GET", "messages")["data"] if m["template"] == NEW_TEMPLATE]
+		print(f"  sent with {NEW_TEMPLATE}: {len(sent)}")
+		self.expect(sent, f"no message went out with {NEW_TEMPLATE}")
+		desk.goto(f"whatsapp-campaign/{MONSOON_CAMPAIGN}")
+		desk.wait_for_form("WhatsApp Campaign", MONSOON_CAMPAIGN)
+		page.wait_for_timeout(1500)
+		desk.shot("monsoon-campaign-completed")
+
 
 def site_zone():
 	from zoneinfo import ZoneInfo
@@ -1451,9 +1594,10 @@ def main() -> int:
 			walk.sandbox_said(sandbox_output)
 			try:
 				for step in (
-					walk.workspace, walk.settings, walk.templates, walk.consent_panel, walk.segment, walk.campaign, walk.send_campaign,
+					walk.workspace, walk.settings, walk.templates, walk.connect_whatsapp, walk.compose_template,
+					walk.consent_panel, walk.segment, walk.campaign, walk.send_campaign,
 					walk.customer_taps_link, walk.lead_to_booking, walk.roi, walk.drip_sequence, walk.replies,
-					walk.webhook_events, walk.marketing_user,
+					walk.webhook_events, walk.marketing_user, walk.campaign_with_new_template,
 				):  # fmt: skip
 					step()
 			except Exception:

@@ -1,6 +1,7 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -10,8 +11,9 @@ from marketing_engine.engine.simulator import GraphAPISimulator, SimNumber, sand
 class WebhookReceiver:
 	"""A real HTTP endpoint that records what the simulator posts to it."""
 
-	def __init__(self):
+	def __init__(self, verify_token: str = "verify-me"):
 		self.requests: list[tuple[dict, bytes]] = []
+		self.verify_token = verify_token
 		self.lock = threading.Lock()
 		receiver = self
 
@@ -20,6 +22,16 @@ class WebhookReceiver:
 
 			def log_message(self, *args):
 				pass
+
+			def do_GET(self):
+				"""Meta's subscription handshake: echo hub.challenge for our verify token."""
+				query = parse_qs(urlparse(self.path).query)
+				ours = (query.get("hub.verify_token") or [""])[0] == receiver.verify_token
+				body = (query.get("hub.challenge") or [""])[0].encode() if ours else b"wrong token"
+				self.send_response(200 if ours else 403)
+				self.send_header("Content-Length", str(len(body)))
+				self.end_headers()
+				self.wfile.write(body)
 
 			def do_POST(self):
 				raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -85,6 +85,15 @@ def test_transactional_blocks(kwargs, block, words):
 			Block.BUSINESS_ACCOUNT_UNHEALTHY,
 			"blocked",
 		),
+		(
+			{
+				"business_account": AccountState(
+					"S", "Business", health_status="AVAILABLE", billing_problem="No payment method."
+				)
+			},
+			Block.BUSINESS_ACCOUNT_CANNOT_BILL,
+			"cannot bill",
+		),
 		({"consent": None}, Block.NO_CONSENT, "no recorded"),
 		({"consent": ConsentState(opted_in=False)}, Block.NO_CONSENT, "no recorded"),
 		(

@@ -390,3 +390,54 @@ def test_pywa_reads_identity_and_account_webhooks(setup):
 	(account,) = collected["account"]
 	assert account.event == AccountUpdateEvent.ACCOUNT_VIOLATION
 	assert account.violation_info.type == "SCAM"
+
+
+def test_pywa_creates_lists_and_deletes_a_template(setup):
+	"""pywa's own template calls, unchanged: the simulator takes its submission in Meta's shape,
+	lists it PENDING, approves it on review and deletes it by name."""
+	from pywa.types.templates import FooterText, ParamFormat, QuickReplyButton, Template, TemplateCategory
+
+	sim, number, wa, transport, collected, _ = setup
+	created = wa.create_template(
+		Template(
+			name="monsoon_portraits",
+			language=TemplateLanguage.ENGLISH,
+			category=TemplateCategory.MARKETING,
+			parameter_format=ParamFormat.NAMED,
+			components=[
+				BodyText(
+					"Hi {{name}}, our monsoon portrait week is open for {{who}}. Reply to book.",
+					name="Asha",
+					who="families",
+				),
+				FooterText(text="Reply to reach the studio"),
+				Buttons(buttons=[QuickReplyButton(text="Stop promotions")]),
+			],
+		)
+	)
+	assert created.status == TemplateStatus.PENDING and created.id
+	listed = {t.name: t for t in wa.get_templates()}
+	assert listed["monsoon_portraits"].status == TemplateStatus.PENDING
+	assert listed["monsoon_portraits"].id == created.id
+
+	sim.review_template(number.waba_id, "monsoon_portraits", "en", "APPROVED")
+	assert sim.wait_for_webhooks(5)
+	(update,) = collected["template_status"]
+	assert (update.template_name, update.new_status) == ("monsoon_portraits", TemplateStatus.APPROVED)
+
+	with pytest.raises(errors.WhatsAppError) as duplicate:
+		wa.create_template(
+			Template(
+				name="monsoon_portraits",
+				language=TemplateLanguage.ENGLISH,
+				category=TemplateCategory.MARKETING,
+				components=[
+					BodyText("Hi {{1}}, the monsoon week is open for families. Reply to book.", "Asha")
+				],
+			)
+		)
+	assert duplicate.value.subcode == 2388024
+
+	assert wa.delete_template("monsoon_portraits").success
+	assert "monsoon_portraits" not in {t.name for t in wa.get_templates()}
+	assert set(transport.hosts) == {GRAPH_HOST}

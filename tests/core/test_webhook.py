@@ -9,6 +9,7 @@ from marketing_engine.engine.webhook import (
 	PhoneQualityChange,
 	PreferenceUpdate,
 	StatusUpdate,
+	TemplateCategoryChange,
 	TemplateQualityChange,
 	TemplateStatusChange,
 	WebhookError,
@@ -488,6 +489,42 @@ def test_template_status_update():
 		)
 	)
 	assert disabled.detail == "Disabled on 1764000000" and disabled.timestamp is None
+
+
+def test_template_category_update_done_and_impending():
+	(done,) = parse(
+		delivery(
+			"template_category_update",
+			{
+				"message_template_id": 278077987957091,
+				"message_template_name": "welcome_template",
+				"message_template_language": "en_US",
+				"previous_category": "UTILITY",
+				"new_category": "MARKETING",
+			},
+		)
+	)
+	assert isinstance(done, TemplateCategoryChange)
+	assert (done.template_id, done.previous_category, done.new_category) == (
+		"278077987957091",
+		"UTILITY",
+		"MARKETING",
+	)
+	assert not done.impending
+	(coming,) = parse(
+		delivery(
+			"template_category_update",
+			{
+				"message_template_id": 1,
+				"message_template_name": "welcome_template",
+				"message_template_language": "en_US",
+				"new_category": "utility",
+				"correct_category": "MARKETING",
+				"category_update_timestamp": 1746169200,
+			},
+		)
+	)
+	assert coming.impending and (coming.new_category, coming.correct_category) == ("UTILITY", "MARKETING")
 
 
 def test_template_quality_update():

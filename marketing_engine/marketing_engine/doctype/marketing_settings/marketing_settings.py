@@ -40,12 +40,18 @@ class MarketingSettings(Document):
 		default_system_account: DF.Link | None
 		frequency_cap_days: DF.Int
 		frequency_cap_messages: DF.Int
+		graph_api_version: DF.Data | None
+		graph_base_url: DF.Data | None
 		hand_over_campaign_replies: DF.Check
+		meta_app_id: DF.Data | None
+		meta_app_secret: DF.Password | None
 		opt_in_policy: DF.Literal["Recorded opt-in only", "Recorded opt-in or START reply"]
 		opt_out_button_texts: DF.SmallText | None
 		quiet_hours_enabled: DF.Check
 		quiet_hours_end: DF.Time | None
 		quiet_hours_start: DF.Time | None
+		signup_config_id: DF.Data | None
+		signup_stand_in: DF.Check
 		start_keywords: DF.SmallText | None
 		stop_keywords: DF.SmallText | None
 

@@ -3,7 +3,16 @@
 
 frappe.ui.form.on("WhatsApp Account", {
 	refresh(frm) {
-		if (frm.is_new()) return;
+		if (frm.is_new()) {
+			frm.dashboard.set_headline_alert(
+				__("Filling this in by hand is for a studio with its own Meta app. Otherwise use Connect WhatsApp: Meta's own signup, nothing to copy."),
+				"blue"
+			);
+			frm.add_custom_button(__("Connect WhatsApp"), () => marketing_engine.connect_whatsapp()).addClass(
+				"btn-primary"
+			);
+			return;
+		}
 		frm.add_custom_button(__("Check Health"), () =>
 			frm.call({ doc: frm.doc, method: "check_health", freeze: true }).then(({ message }) => {
 				frm.reload_doc();
@@ -29,6 +38,13 @@ frappe.ui.form.on("WhatsApp Account", {
 			);
 		} else {
 			frm.dashboard.set_headline_alert(__("Not checked yet: click Check Health."), "orange");
+		}
+		if (frm.doc.purpose === "Business" && frm.doc.payment_status === "No") {
+			frm.dashboard.add_comment(
+				`${__("Meta cannot bill this account: marketing is blocked.")} ${frappe.utils.escape_html(frm.doc.payment_detail || "")}`,
+				"red",
+				true
+			);
 		}
 	},
 });

@@ -11,6 +11,7 @@ from marketing_engine.channel.webhooks import WEBHOOK_PATH
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.routing import AccountState
+from marketing_engine.engine.signup import PaymentState, payment_state_of
 
 
 class WhatsAppAccount(Document):
@@ -28,6 +29,9 @@ class WhatsAppAccount(Document):
 		app_secret: DF.Password | None
 		base_url: DF.Data
 		can_send: DF.Check
+		connected_at: DF.Datetime | None
+		connected_by: DF.Link | None
+		connected_via: DF.Literal["Manual", "Embedded Signup"]
 		currency: DF.Link | None
 		display_phone_number: DF.Data | None
 		enabled: DF.Check
@@ -36,10 +40,15 @@ class WhatsAppAccount(Document):
 		health_status: DF.Literal["", "AVAILABLE", "LIMITED", "BLOCKED", "UNREACHABLE"]
 		messages_per_second: DF.Int
 		messaging_limit: DF.Data | None
+		meta_app_id: DF.Data | None
+		payment_detail: DF.SmallText | None
+		payment_status: DF.Literal["", "Yes", "No", "Unknown"]
 		phone_number_id: DF.Data
 		purpose: DF.Literal["System", "Business"]
 		quality_rating: DF.Data | None
+		registration_pin: DF.Password | None
 		request_timeout: DF.Float
+		verified_name: DF.Data | None
 		waba_id: DF.Data
 		webhook_verify_token: DF.Data | None
 
@@ -83,7 +92,13 @@ class WhatsAppAccount(Document):
 			enabled=bool(self.enabled),
 			has_credentials=bool(self.phone_number_id and self.waba_id and has_token),
 			health_status=self.health_status or None,
+			billing_problem=self.payment_detail if self.payment_status == "No" else None,
 		)
+
+	def set_payment_state(self, payment: PaymentState) -> None:
+		"""Whether Meta can bill this WABA for its messages, as far as the Graph API tells."""
+		self.payment_status = {True: "Yes", False: "No"}.get(payment.can_bill, "Unknown")
+		self.payment_detail = payment.reason
 
 	@frappe.whitelist()
 	def check_health(self) -> dict:
@@ -109,10 +124,25 @@ class WhatsAppAccount(Document):
 			self.health_detail = "\n".join(health.problems) or _(
 				"Meta reports this number can send messages."
 			)
+			self.check_billing()
 		self.save()
 		if self.can_send:
 			desk.done(desk.HEALTH)
 		return {"health_status": self.health_status, "can_send": self.can_send, "detail": self.health_detail}
+
+	def check_billing(self) -> None:
+		"""Read what the Graph API says about the WABA's payment setup (Business accounts: Meta
+		bills the studio for marketing); a refusal to say leaves it Unknown, with Meta's words."""
+		if self.purpose != "Business":
+			return
+		try:
+			waba = self.get_client().get_waba()
+		except errors.MetaError as e:
+			self.set_payment_state(
+				PaymentState(None, _("Meta did not say whether it can bill: {0}").format(e))
+			)
+			return
+		self.set_payment_state(payment_state_of(waba.health_status or {}, waba.raw or {}))
 
 	@frappe.whitelist()
 	def sync_templates(self) -> dict:
@@ -131,7 +161,12 @@ class WhatsAppAccount(Document):
 		kept = {upsert_template(self.name, spec) for spec in specs}
 		gone = frappe.get_all(
 			"WhatsApp Template",
-			filters={"account": self.name, "name": ("not in", list(kept) or [""])},
+			# Drafts written in Desk are not at Meta yet, and deleted ones are already gone.
+			filters={
+				"account": self.name,
+				"name": ("not in", list(kept) or [""]),
+				"status": ("not in", ("DRAFT", "DELETED")),
+			},
 			pluck="name",
 		)
 		for name in gone:

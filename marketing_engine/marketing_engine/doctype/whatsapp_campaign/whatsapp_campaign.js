@@ -83,6 +83,17 @@ function marketing_engine_show_status_reason(frm) {
 	}
 }
 
+// Whether Meta can bill the WABA, as the account's last health check read it.
+function marketing_engine_billing_note(billing) {
+	if (!billing || billing.status === "No") return ""; // the sending problem above says why
+	const known = billing.status === "Yes";
+	return `<p class="billing-note ${known ? "text-success" : "text-muted"}">${
+		known
+			? __("Payment method: Meta can bill this WhatsApp Business Account.")
+			: __("Payment method: not known.")
+	} ${frappe.utils.escape_html(known ? "" : billing.detail || "")}</p>`;
+}
+
 function marketing_engine_quiet_hours_note(q) {
 	if (!q) return "";
 	const time = (v) => frappe.datetime.str_to_user(v);
@@ -193,7 +204,8 @@ function marketing_engine_estimate_and_send(frm) {
 				<p class="text-muted">${__(
 					"Meta bills this cost to the payment method on the studio's WhatsApp Business Account directly; it is an estimate at the rates of {0}, before taxes.",
 					[esc(e.rate_card || "-")]
-				)}</p>`);
+				)}</p>
+				${marketing_engine_billing_note(e.billing)}`);
 			d.show();
 			if (e.problem || !e.can_send) d.get_primary_btn().prop("disabled", true);
 		}

@@ -214,6 +214,11 @@ class WhatsAppCampaign(Document):
 			"unpriced": estimate.unpriced if estimate else {},
 			"rate_card": card.name if card else None,
 			"problem": self.sending_problem(),
+			# Whether Meta can bill the WABA, as its health check last read it (Yes, No, Unknown).
+			"billing": {
+				"status": (account.payment_status if account else None) or "Unknown",
+				"detail": (account.payment_detail if account else None) or "",
+			},
 			"can_send": any(role in frappe.get_roles() for role in SENDER_ROLES),
 			"quiet_hours": quiet_hours_hold(
 				get_datetime(self.scheduled_at)

@@ -13,7 +13,20 @@ class WhatsAppTemplateButton(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
-		button_type: DF.Data
+		button_type: DF.Literal[
+			"QUICK_REPLY",
+			"URL",
+			"PHONE_NUMBER",
+			"COPY_CODE",
+			"OTP",
+			"FLOW",
+			"CATALOG",
+			"MPM",
+			"SPM",
+			"VOICE_CALL",
+			"OTHER",
+		]
+		example: DF.Data | None
 		is_marketing_opt_out: DF.Check
 		parent: DF.Data
 		parentfield: DF.Data
