@@ -116,3 +116,42 @@ def site_now() -> datetime:
 		cached = (time.monotonic(), ZoneInfo(get_system_timezone()))
 		_zones[frappe.local.site] = cached
 	return datetime.now(cached[1]).replace(tzinfo=None)
+
+
+# Where a document's last failed background pass is written; both DocTypes that scheduler passes
+# loop over (WhatsApp Campaign, Drip Sequence) carry it, read only.
+RUN_PROBLEM_FIELD = "run_problem"
+RUN_PROBLEM_MAX = 1000
+
+
+def alone(doctype: str, name: str, step, *args, default=None, **kwargs):
+	"""Run ``step`` for one document of a shared loop (the scheduler's pass over every sequence or
+	campaign) so that its failure stays its own. What it wrote is rolled back (to a savepoint, or
+	the whole transaction when the step had committed), the reason goes to the document's Run
+	Problem field and to Error Log, and ``default`` is returned for the loop to go on; the field is
+	cleared by the next pass that succeeds. A lost database connection is no document's problem:
+	it is raised for the job's reconnect to handle."""
+	savepoint = f"alone_{frappe.generate_hash(length=10)}"
+	frappe.db.savepoint(savepoint)
+	try:
+		result = step(*args, **kwargs)
+	except Exception as error:
+		if is_lost_connection(error):
+			raise
+		try:
+			frappe.db.rollback(save_point=savepoint)
+		except Exception:
+			frappe.db.rollback()  # the step committed, which released the savepoint
+		reason = f"{site_now():%Y-%m-%d %H:%M}: {type(error).__name__}: {error}"[:RUN_PROBLEM_MAX]
+		frappe.log_error(
+			title=f"{doctype} {name}: {getattr(step, '__name__', 'a pass')} failed",
+			reference_doctype=doctype,
+			reference_name=name,
+		)
+		frappe.db.sql(f"update `tab{doctype}` set `{RUN_PROBLEM_FIELD}` = %s where name = %s", (reason, name))
+		return default
+	frappe.db.sql(
+		f"update `tab{doctype}` set `{RUN_PROBLEM_FIELD}` = null where name = %s and `{RUN_PROBLEM_FIELD}` is not null",
+		name,
+	)
+	return result

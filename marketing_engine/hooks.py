@@ -85,8 +85,12 @@ whatsapp_template_users = [
 	"marketing_engine.drips.sending.sequences_using_template",
 ]
 
-# Tracked links: /r/<token> keeps the click and redirects, before Frappe looks for a page.
-before_request = ["marketing_engine.roi.links.redirect_tracked_link"]
+# Answered as soon as Frappe knows the site, without the rest of its request: a tracked link
+# (/r/<token> keeps the click and redirects) and a webhook POST (verified, stored, 200).
+before_request = [
+	"marketing_engine.roi.links.redirect_tracked_link",
+	"marketing_engine.api.webhook.accept_before_frappe",
+]
 
 # Frappe answers a webhook body that is not JSON with a 500 before the endpoint runs.
 after_request = ["marketing_engine.api.webhook.answer_bad_json_with_400"]

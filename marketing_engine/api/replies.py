@@ -43,7 +43,8 @@ def get_replies(handled: int = 0, limit: int = 50) -> list[dict]:
 
 @frappe.whitelist(methods=["POST"])
 def set_handled(message: str, handled: int = 1) -> None:
-	frappe.has_permission("WhatsApp Message", "read", message, throw=True)
+	# Marking is a change to the message (its one editable field): it needs write, not read.
+	frappe.has_permission("WhatsApp Message", "write", message, throw=True)
 	frappe.db.set_value(
 		"WhatsApp Message",
 		message,
@@ -54,7 +55,7 @@ def set_handled(message: str, handled: int = 1) -> None:
 @frappe.whitelist(methods=["POST"])
 def answer(message: str, text: str) -> dict:
 	"""Send ``text`` to the person who wrote ``message``, and mark it handled."""
-	frappe.has_permission("WhatsApp Message", "read", message, throw=True)
+	frappe.has_permission("WhatsApp Message", "write", message, throw=True)
 	frappe.only_for(("Marketing Manager", "Marketing User", "System Manager"))
 	sent = send_text(message, text)
 	set_handled(message, 1)

@@ -14,7 +14,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, get_datetime, now_datetime
 
-from marketing_engine.background import plain_redis
+from marketing_engine.background import alone, plain_redis
 from marketing_engine.campaigns.recipients import media_header, recipient_values
 from marketing_engine.campaigns.snapshot import snapshot, with_deadlock_retry
 from marketing_engine.channel import sending
@@ -214,15 +214,25 @@ def maintain_campaigns() -> None:
 		filters={"status": "Scheduled", "scheduled_at": ("<=", now_datetime())},
 		pluck="name",
 	):
-		start(frappe.get_doc("WhatsApp Campaign", name))
+		# Each campaign alone: one that cannot start (or recover) says why on its form, the
+		# others go on.
+		alone("WhatsApp Campaign", name, start_scheduled, name)
 	for campaign in frappe.get_all(
 		"WhatsApp Campaign", filters={"status": "Sending"}, fields=["name", "parallel_jobs"]
 	):
-		recover_claims(campaign.name)
-		if finish_if_done(campaign.name):
-			update_counters(campaign.name)  # recovery may have settled the last rows
-		elif not quiet_hours_now():
-			enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1, only_idle=True)
+		alone("WhatsApp Campaign", campaign.name, keep_sending, campaign)
+
+
+def start_scheduled(name: str) -> None:
+	start(frappe.get_doc("WhatsApp Campaign", name))
+
+
+def keep_sending(campaign) -> None:
+	recover_claims(campaign.name)
+	if finish_if_done(campaign.name):
+		update_counters(campaign.name)  # recovery may have settled the last rows
+	elif not quiet_hours_now():
+		enqueue_jobs(campaign.name, cint(campaign.parallel_jobs) or 1, only_idle=True)
 
 
 def recover_claims(campaign: str, **kwargs) -> dict:

@@ -159,6 +159,38 @@ def dated_documents(sequence, after, until) -> list[tuple]:
 	return found
 
 
+def condition_problem(sequence) -> str | None:
+	"""Why the sequence's condition cannot be used, checked when the sequence is saved: it must
+	compile under Frappe's safe_eval, and evaluate on the newest document of its type (when there
+	is one), so that a typo is refused on the form instead of failing every minute."""
+	condition = (sequence.condition or "").strip()
+	if not condition:
+		return None
+	try:
+		compile_restricted_eval_or_raise(condition)
+	except SyntaxError as e:
+		return _("The condition is not an expression Frappe can evaluate: {0}").format(e.msg or e)
+	doctype = sequence.reference_doctype
+	if not doctype or not frappe.db.exists("DocType", doctype):
+		return None
+	newest = frappe.get_all(doctype, order_by="creation desc", limit=1, pluck="name")
+	if not newest:
+		return None
+	try:
+		frappe.safe_eval(condition, None, condition_names(frappe.get_doc(doctype, newest[0])))
+	except Exception as e:
+		return _("The condition fails on {0} {1}: {2}: {3}").format(doctype, newest[0], type(e).__name__, e)
+	return None
+
+
+def compile_restricted_eval_or_raise(condition: str) -> None:
+	from RestrictedPython import compile_restricted_eval
+
+	result = compile_restricted_eval(condition)
+	if result.errors:
+		raise SyntaxError("; ".join(result.errors))
+
+
 def condition_names(doc) -> dict:
 	"""What a sequence's condition may use: the document, and the few builtins a condition over
 	its rows needs (``any(item.item_group == "Maternity" for item in doc.items)``)."""

@@ -11,8 +11,9 @@ import json
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime, now_datetime
+from frappe.utils import add_to_date, get_datetime, now_datetime
 
+from marketing_engine.background import alone
 from marketing_engine.channel import sending
 from marketing_engine.channel.media import media_header
 from marketing_engine.channel.people import customer_of, display_name, first_name
@@ -33,6 +34,7 @@ from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_
 from marketing_engine.roi.links import tracked_link_values
 
 BATCH = 500
+RETRY_MINUTES = 15  # a step that failed is tried again this much later
 
 
 def tick(now=None) -> dict:
@@ -41,7 +43,8 @@ def tick(now=None) -> dict:
 	now = get_datetime(now) if now else now_datetime()  # a child process passes it as text
 	enrolled = 0
 	for sequence in active_sequences():
-		enrolled += sweep(sequence, now)
+		# One sequence that cannot enrol (a condition that no longer evaluates) stops only itself.
+		enrolled += alone("Drip Sequence", sequence.name, sweep, sequence, now, default=0)
 	created = make_due_messages(now)
 	recover_claims()
 	if created or sending.next_retry_in(DripSource()) is not None:
@@ -70,7 +73,21 @@ def make_due_messages(now) -> int:
 		for enrollment in due:
 			if enrollment.sequence not in sequences:
 				sequences[enrollment.sequence] = frappe.get_doc("Drip Sequence", enrollment.sequence)
-			written += take_step(sequences[enrollment.sequence], enrollment, now)
+			taken = alone(
+				"Drip Sequence",
+				enrollment.sequence,
+				take_step,
+				sequences[enrollment.sequence],
+				enrollment,
+				now,
+			)
+			if taken is None:
+				# Failed (said on the sequence): tried again later, so that it is not picked first
+				# in every batch of this pass.
+				frappe.db.set_value(
+					"Drip Enrollment", enrollment.name, "next_run_at", add_to_date(now, minutes=RETRY_MINUTES)
+				)
+			written += taken or 0
 		frappe.db.commit()
 		if len(due) < BATCH:
 			return written

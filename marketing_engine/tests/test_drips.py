@@ -264,6 +264,62 @@ class TestDrips(LiveChannelTestCase):
 		self.assertEqual({e.contact_name for e in self.enrollments(sequence)}, {mother})
 		self.assertTrue(wait_until(lambda: self.sent_to(sequence) == {phone.lstrip("+"): 1}, 30))
 
+	def test_a_condition_that_does_not_evaluate_is_refused_on_save(self):
+		for condition, words in (
+			("doc.grand_total >", "not an expression"),
+			("doc.no_such_field.lower() == 'x'", "fails on Sales Order"),
+			("__import__('os').system('true')", "not an expression"),
+		):
+			with self.subTest(condition=condition), self.assertRaises(frappe.ValidationError) as refused:
+				self.sequence(
+					"_ME Drip Bad Condition",
+					"Date Field",
+					[{"wait": 0, "wait_after": "Trigger"}],
+					reference_doctype="Sales Order",
+					date_field="transaction_date",
+					condition=condition,
+				)
+			self.assertIn(words, str(refused.exception))
+			frappe.db.rollback()
+
+	def test_one_broken_sequence_stops_only_itself(self):
+		"""A condition that stopped evaluating (saved before the check, or a field removed since)
+		fails its own pass, with the reason on its form and in Error Log; the others enrol."""
+		maternity = make_item_group("_ME Drip Isolated Maternity")  # no other test's orders
+		mother, phone = self.person("_ME Drip Isolated Mother")
+		today = getdate(frappe.utils.nowdate())
+		make_sales_order(mother, 30000, item_group=maternity, on=today - timedelta(days=182))
+		frappe.db.commit()
+		values = {"reference_doctype": "Sales Order", "date_field": "transaction_date", "offset_days": 182}
+		broken = self.sequence(
+			"_ME Drip Broken", "Date Field", [{"wait": 0, "wait_after": "Trigger"}], **values
+		)
+		frappe.db.set_value("Drip Sequence", broken, "condition", "doc.no_such_field.lower() == 'x'")
+		working = self.sequence(
+			"_ME Drip Working",
+			"Date Field",
+			[{"wait": 0, "wait_after": "Trigger"}],
+			condition='any(item.item_group == "_ME Drip Isolated Maternity" for item in doc.items)',
+			**values,
+		)
+		frappe.db.commit()
+		errors_before = frappe.db.count("Error Log", {"reference_name": broken})
+		steps.tick()
+		self.assertEqual({e.contact_name for e in self.enrollments(working)}, {mother})
+		self.assertEqual(self.enrollments(broken), [])
+		problem = frappe.db.get_value("Drip Sequence", broken, "run_problem")
+		self.assertIn("AttributeError", problem)
+		self.assertEqual(frappe.db.count("Error Log", {"reference_name": broken}), errors_before + 1)
+		self.assertFalse(frappe.db.get_value("Drip Sequence", working, "run_problem"))
+		self.assertTrue(wait_until(lambda: self.sent_to(working) == {phone.lstrip("+"): 1}, 30))
+
+		# Fixed, its next pass succeeds and the problem is cleared.
+		frappe.db.set_value("Drip Sequence", broken, {"condition": "", "last_swept_until": None})
+		frappe.db.commit()
+		steps.tick()
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.get_value("Drip Sequence", broken, "run_problem"))
+
 	# -- stopping -----------------------------------------------------------------------------
 	def test_reply_through_the_webhook_stops_everything_and_hands_over(self):
 		customer, phone = self.person("_ME Drip Replier")

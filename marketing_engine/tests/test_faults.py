@@ -172,10 +172,28 @@ def another_session() -> pymysql.Connection:
 
 def restart_redis(conf: str) -> None:
 	"""Shut a bench Redis down and start it again from its config, as a server restart would."""
-	config = os.path.join(get_bench_path(), "config")
-	port = next(line.split()[1] for line in open(os.path.join(config, conf)) if line.startswith("port "))
+	port = redis_port(conf)
 	subprocess.run(["redis-cli", "-p", port, "shutdown"], capture_output=True, timeout=10)
 	time.sleep(1)
+	start_redis(conf, port)
+
+
+def kill_redis(conf: str) -> None:
+	"""Kill a bench Redis with SIGKILL (no save, as a crash would) and start it from its config."""
+	port = redis_port(conf)
+	info = subprocess.run(["redis-cli", "-p", port, "info", "server"], capture_output=True, text=True).stdout
+	os.kill(next(int(line.split(":")[1]) for line in info.splitlines() if line.startswith("process_id:")), 9)
+	time.sleep(0.5)
+	start_redis(conf, port)
+
+
+def redis_port(conf: str) -> str:
+	config = os.path.join(get_bench_path(), "config", conf)
+	return next(line.split()[1] for line in open(config) if line.startswith("port "))
+
+
+def start_redis(conf: str, port: str) -> None:
+	config = os.path.join(get_bench_path(), "config")
 	subprocess.run(["redis-server", conf, "--daemonize", "yes"], cwd=config, check=True, timeout=10)
 	for _ in range(50):
 		if (

@@ -167,3 +167,31 @@ class TestWebhookQueue(LiveChannelTestCase):
 		self.assertEqual(frappe.db.get_value("WhatsApp Webhook Event", event.name, "status"), "Failed")
 		frappe.db.delete("WhatsApp Webhook Event", {"name": event.name})
 		frappe.db.commit()
+
+	def test_accepted_webhooks_survive_a_killed_applier_and_a_killed_queue_redis(self):
+		"""Every webhook answered 200 is applied, though the applier's worker is killed with
+		SIGKILL mid-stream and the queue Redis (where RQ keeps its jobs) is killed and restarted:
+		the 200 is sent only after the event is committed in MariaDB."""
+		from marketing_engine.tests.test_faults import kill_redis
+
+		ids = self.outbound(60)
+		answered = 0
+		for i, chunk in enumerate(ids[j : j + 10] for j in range(0, 60, 10)):
+			if i == 2:
+				self.webhook_worker.kill()  # SIGKILL, its work horse too: no clean-up runs
+			if i == 4:
+				kill_redis("redis_queue.conf")  # SIGKILL, then started again from its config
+			for state in ("sent", "delivered", "read"):
+				response = self.post(statuses_of(chunk, state))
+				self.assertEqual(response.status_code, 200, response.text[:300])
+				answered += 1
+		self.assertEqual(answered, 18)
+		type(self).webhook_worker = RQWorker("short").start()
+		# The scheduler's minute, once the dead job's key has expired.
+		plain_redis().delete(webhook_events.applier_key())
+		webhook_events.retry_failed()
+		self.assertTrue(wait_until(lambda: self.status_of(ids) == {"Read"}, 60), self.status_of(ids))
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.db.count("WhatsApp Webhook Event", {"status": ("in", ("Pending", "Failed"))}), 0
+		)

@@ -50,6 +50,7 @@ class DripSequence(Document):
 		pause_cause: DF.Data | None
 		person_field: DF.Data | None
 		reference_doctype: DF.Link | None
+		run_problem: DF.SmallText | None
 		segments: DF.Table[WhatsAppCampaignSegment]
 		sequence_name: DF.Data
 		stalled_days: DF.Int
@@ -77,6 +78,11 @@ class DripSequence(Document):
 			problems = drip.validate_steps([to_step(row) for row in self.steps])
 		if self.enabled:
 			problems += self.enabling_problems()
+		from marketing_engine.drips.enrolment import condition_problem
+
+		condition = condition_problem(self)
+		if condition:
+			problems.append(condition)
 		if problems:
 			frappe.throw("<br>".join(problems), title=_("The sequence cannot be saved this way"))
 		self.fill_variable_rows()

@@ -72,6 +72,7 @@ class WhatsAppCampaign(Document):
 		rate_card: DF.Link | None
 		read_count: DF.Int
 		replied_count: DF.Int
+		run_problem: DF.SmallText | None
 		scheduled_at: DF.Datetime | None
 		segments: DF.Table[WhatsAppCampaignSegment]
 		send_mode: DF.Literal["Send Now", "Schedule"]
