@@ -24,6 +24,7 @@ def after_install():
 	set_default_settings()
 	make_custom_fields()
 	add_indexes()
+	drop_unneeded_indexes()
 	ship_published_rate_card()
 	ship_sequences()
 	backfill()
@@ -34,6 +35,7 @@ def after_migrate():
 	ensure_lead_source()
 	make_custom_fields()
 	add_indexes()
+	drop_unneeded_indexes()
 	ship_published_rate_card()
 	ship_sequences()
 
@@ -101,6 +103,15 @@ INDEXES = {
 }
 # One message per enrollment and step, whatever races (NULLs, the campaigns' rows, repeat freely).
 UNIQUE_INDEXES = {"WhatsApp Message": {"me_drip_step": ["drip_enrollment", "drip_step"]}}
+# Single-column indexes the message table does without. Every row of a campaign's snapshot pays
+# for each index the table keeps, so each was weighed against the queries that read the table
+# (their plans are checked in tests/test_indexes.py): phone, campaign and drip_enrollment begin
+# the composite indexes above, which serve the same lookups; nothing reads reference_name or sorts
+# messages by modified (the list sorts by creation). Frappe drops the first four itself on migrate
+# once search_index is off; Frappe's own `modified` index is made with every table.
+UNNEEDED_INDEXES = {
+	"WhatsApp Message": ("phone", "campaign", "drip_enrollment", "reference_name", "modified")
+}
 
 
 def add_indexes():
@@ -111,6 +122,14 @@ def add_indexes():
 		for name, columns in indexes.items():
 			if not frappe.db.has_index(f"tab{doctype}", name):
 				frappe.db.add_unique(doctype, columns, name)
+
+
+def drop_unneeded_indexes():
+	for doctype, columns in UNNEEDED_INDEXES.items():
+		for column in columns:
+			index = frappe.db.get_column_index(f"tab{doctype}", column, unique=False)
+			if index:
+				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop index `{index.Key_name}`")
 
 
 def drop_indexes():

@@ -29,3 +29,14 @@ def add_from_library(key: str, account: str, submit: int | str = 0) -> dict:
 		templates.submit(doc)
 		submitted = True
 	return {"name": name, "submitted": submitted, "status": doc.status, "problems": problems}
+
+
+@frappe.whitelist(methods=["POST"])
+def check_rules(doc: str | dict) -> dict:
+	"""Meta's rules the template being written breaks, its preview and its example rows. The form
+	sends its unsaved document and reads the answer without it being synced back: a slow answer
+	must not undo what was typed meanwhile."""
+	frappe.has_permission("WhatsApp Template", "read", throw=True)
+	values = frappe.parse_json(doc)
+	values["doctype"] = "WhatsApp Template"
+	return frappe.get_doc(values).check_rules()

@@ -413,3 +413,25 @@ class TestTemplateBuilder(LiveChannelTestCase):
 			frappe.get_doc("WhatsApp Template", made["name"]).delete_at_meta()
 			frappe.delete_doc("WhatsApp Template", made["name"], force=True)
 			frappe.db.commit()
+
+	def test_the_form_checks_an_unsaved_template_without_writing_it(self):
+		import json
+
+		from marketing_engine.api.templates import check_rules
+
+		doc = self.draft("unsaved")
+		typed = {
+			**doc.as_dict(convert_dates_to_str=True),
+			"template_name": "Monsoon Offer!",
+			"body": "{{1}} hi",
+		}
+		answer = check_rules(json.dumps(typed))
+		self.assertTrue({"template_name", "body"} <= {p["field"] for p in answer["problems"]}, answer)
+		self.assertEqual([row["variable"] for row in answer["examples"]], ["1"])
+		self.assertEqual(self.fresh(doc).template_name, doc.template_name)  # nothing saved
+		frappe.set_user("Guest")
+		try:
+			with self.assertRaises(frappe.PermissionError):
+				check_rules(json.dumps(typed))
+		finally:
+			frappe.set_user("Administrator")

@@ -96,8 +96,15 @@ frappe.ui.form.on("WhatsApp Template Example", {
 
 function check_rules(frm) {
 	if (!frm.doc.body && !frm.doc.template_name) return;
-	frm.call({ doc: frm.doc, method: "check_rules" }).then(({ message }) => {
-		if (!message) return;
+	// Only the newest check's answer is shown, and it never writes the document back: typing goes
+	// on while the server checks.
+	const asked = (frm.rules_asked = (frm.rules_asked || 0) + 1);
+	frappe.call({
+		method: "marketing_engine.api.templates.check_rules",
+		args: { doc: frm.doc },
+		type: "POST",
+	}).then(({ message }) => {
+		if (!message || asked !== frm.rules_asked) return;
 		const known = frm.doc.examples.map((row) => row.variable).join(",");
 		if (message.examples.map((row) => row.variable).join(",") !== known) {
 			frm.doc.examples = [];
