@@ -469,7 +469,8 @@ class Desk:
 		row = self.control(table).locator(f'.grid-body .grid-row[data-idx="{idx}"]')
 		row.locator(".btn-open-row").first.click()
 		self.page.locator(".grid-row-open").wait_for()
-		self.page.wait_for_timeout(300)
+		# Desk focuses the row's first input 500 ms after it opens: typing before that lands there.
+		self.page.wait_for_timeout(700)
 		return ".grid-row-open"
 
 	def close_row(self) -> None:
