@@ -77,7 +77,9 @@ def indexes() -> dict[str, list[str]]:
 class TestMessageIndexes(FrappeTestCase):
 	def test_the_table_keeps_only_the_indexes_a_query_needs(self):
 		found = indexes()
-		self.assertEqual(set(found), set(EXPECTED))
+		# Frappe adds `creation` (the list's sort) on the first migrate after install, not at install.
+		self.assertLessEqual(set(EXPECTED) - {"creation"}, set(found))
+		self.assertLessEqual(set(found), set(EXPECTED))
 		for name, columns in {**INDEXES["WhatsApp Message"], **UNIQUE_INDEXES["WhatsApp Message"]}.items():
 			self.assertEqual(found[name], columns, name)
 
