@@ -1123,7 +1123,17 @@ class Walk:
 		assert doc["status"] == "Completed", doc
 		assert doc["actual_cost"] and doc["actual_cost"] > 0, f"actual cost is {doc['actual_cost']}"
 		desk.control("actual_cost").scroll_into_view_if_needed()
-		returned = " ".join(desk.control("roi_html").inner_text().split())
+		# The Return section follows the progress a few seconds apart (its refresh is throttled
+		# to one in 3 s): give it that long to show the cost the counters show.
+		cost = shown.get("actual_cost", "?").replace(" ", "")
+		returned = wait_until_or_none(
+			lambda: (
+				text
+				if cost in (text := " ".join(desk.control("roi_html").inner_text().split())).replace(" ", "")
+				else None
+			),
+			10,
+		) or " ".join(desk.control("roi_html").inner_text().split())
 		print(f"  return section: {returned!r}")
 		self.expect(
 			shown.get("actual_cost", "?").replace(" ", "") in returned.replace(" ", ""),
