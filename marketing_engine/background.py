@@ -128,9 +128,11 @@ def alone(doctype: str, name: str, step, *args, default=None, **kwargs):
 	"""Run ``step`` for one document of a shared loop (the scheduler's pass over every sequence or
 	campaign) so that its failure stays its own. What it wrote is rolled back (to a savepoint, or
 	the whole transaction when the step had committed), the reason goes to the document's Run
-	Problem field and to Error Log, and ``default`` is returned for the loop to go on; the field is
-	cleared by the next pass that succeeds. A lost database connection is no document's problem:
-	it is raised for the job's reconnect to handle."""
+	Problem field and to Error Log, and ``default`` is returned for the loop to go on. The field
+	names the step, and the next run of that same step that succeeds clears it (another step's
+	success says nothing about it). A lost database connection is no document's problem: it is
+	raised for the job's reconnect to handle."""
+	label = getattr(step, "__name__", "pass")
 	savepoint = f"alone_{frappe.generate_hash(length=10)}"
 	frappe.db.savepoint(savepoint)
 	try:
@@ -142,16 +144,18 @@ def alone(doctype: str, name: str, step, *args, default=None, **kwargs):
 			frappe.db.rollback(save_point=savepoint)
 		except Exception:
 			frappe.db.rollback()  # the step committed, which released the savepoint
-		reason = f"{site_now():%Y-%m-%d %H:%M}: {type(error).__name__}: {error}"[:RUN_PROBLEM_MAX]
+		reason = f"{label} failed at {site_now():%Y-%m-%d %H:%M}: {type(error).__name__}: {error}"
 		frappe.log_error(
-			title=f"{doctype} {name}: {getattr(step, '__name__', 'a pass')} failed",
-			reference_doctype=doctype,
-			reference_name=name,
+			title=f"{doctype} {name}: {label} failed", reference_doctype=doctype, reference_name=name
 		)
-		frappe.db.sql(f"update `tab{doctype}` set `{RUN_PROBLEM_FIELD}` = %s where name = %s", (reason, name))
+		frappe.db.sql(
+			f"update `tab{doctype}` set `{RUN_PROBLEM_FIELD}` = %s where name = %s",
+			(reason[:RUN_PROBLEM_MAX], name),
+		)
 		return default
 	frappe.db.sql(
-		f"update `tab{doctype}` set `{RUN_PROBLEM_FIELD}` = null where name = %s and `{RUN_PROBLEM_FIELD}` is not null",
-		name,
+		f"""update `tab{doctype}` set `{RUN_PROBLEM_FIELD}` = null
+		where name = %s and `{RUN_PROBLEM_FIELD}` like %s""",
+		(name, f"{label} failed at %"),
 	)
 	return result

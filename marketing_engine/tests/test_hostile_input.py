@@ -186,3 +186,29 @@ class TestHostileInput(LiveChannelTestCase):
 			for campaign in (broken, working):
 				frappe.db.set_value("WhatsApp Campaign", campaign.name, "status", "Cancelled")
 			frappe.db.commit()
+
+	def test_a_step_that_succeeds_does_not_clear_another_steps_problem(self):
+		from marketing_engine.background import alone
+
+		sequence = frappe.get_all("Drip Sequence", limit=1, pluck="name")[0]
+
+		def sweep():
+			raise ValueError("the condition no longer evaluates")
+
+		def take_step():
+			return 1
+
+		def problem():
+			return frappe.db.get_value("Drip Sequence", sequence, "run_problem")
+
+		self.assertEqual(alone("Drip Sequence", sequence, sweep, default=0), 0)
+		self.assertIn("sweep failed at", problem())
+		self.assertEqual(alone("Drip Sequence", sequence, take_step), 1)
+		self.assertIn("the condition no longer evaluates", problem())  # still the sweep's
+
+		def sweep():  # the same step, fixed: it succeeds now
+			return 0
+
+		alone("Drip Sequence", sequence, sweep)
+		self.assertIsNone(problem())
+		frappe.db.rollback()
