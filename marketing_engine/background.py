@@ -1,11 +1,13 @@
 """What background jobs share: a Redis client that rides through a Redis restart, a database
-connection that is re-opened when MariaDB drops it, and the site's clock without a lookup.
+connection that is re-opened when MariaDB drops it, the site's clock without a lookup, and the
+site's intake journals (what a request keeps on the disk for a job).
 
 Frappe's own job runner rolls back and writes an Error Log when a job raises; when the database
 connection itself is gone, that roll-back fails too and nothing is logged, so the jobs here catch a
 lost connection first, reconnect, and carry on, or give up with the reason written down.
 """
 
+import os
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,6 +15,8 @@ from zoneinfo import ZoneInfo
 import frappe
 import redis
 from frappe.utils import get_system_timezone
+
+from marketing_engine.engine import journal
 
 # pymysql's client error codes for a connection that is gone: 2006 server has gone away,
 # 2013 lost connection during query, 2003 cannot connect, 2055 lost connection (SSL).
@@ -22,6 +26,8 @@ RECONNECT_FOR_SECONDS = 60
 REDIS_RETRY_SECONDS = 30
 
 _redis_clients: dict[str, redis.Redis] = {}
+# One journal writer per folder and process, shared by a web worker's threads.
+_journal_writers: dict[str, journal.Writer] = {}
 
 
 class PatientRedis(redis.Redis):
@@ -159,3 +165,17 @@ def alone(doctype: str, name: str, step, *args, default=None, **kwargs):
 		(name, f"{label} failed at %"),
 	)
 	return result
+
+
+def journal_directory(name: str) -> str:
+	"""The site's intake journal ``name`` (see :mod:`marketing_engine.engine.journal`), in its
+	private files: every web worker and background worker of a bench sees the same folder."""
+	return os.path.abspath(frappe.get_site_path("private", name))
+
+
+def journal_writer(name: str) -> journal.Writer:
+	directory = journal_directory(name)
+	writer = _journal_writers.get(directory)
+	if writer is None:
+		writer = _journal_writers[directory] = journal.Writer(directory)
+	return writer

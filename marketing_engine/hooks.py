@@ -55,6 +55,9 @@ doc_events = {
 		"on_cancel": "marketing_engine.roi.attribution.on_sales_order_cancel",
 	},
 	"Opportunity": {"on_update": "marketing_engine.drips.enrolment.on_inquiry_update"},
+	# Audiences would recompute everyone's frequency cap at their next read; the studio who
+	# changed the cap pays for it on saving instead of at their next preview.
+	"Marketing Settings": {"on_update": "marketing_engine.channel.frequency_cap.cap_saved"},
 	# Web workers keep decrypted app secrets to verify webhooks; a changed account reloads them.
 	"WhatsApp Account": {
 		"after_insert": "marketing_engine.desk.account_added",

@@ -86,8 +86,6 @@ INDEXES = {
 	"Dynamic Link": {"me_link": ["link_doctype", "link_name", "parenttype"]},
 	"WhatsApp Message": {
 		"me_campaign_status": ["campaign", "status", "next_attempt_at"],
-		# The frequency cap counts each person's recent marketing from this index alone.
-		"me_recent_marketing": ["category", "submitted_at", "status", "phone", "user_id"],
 		# Replies find the last message sent to the person.
 		"me_phone_submitted": ["phone", "submitted_at"],
 		# A sequence's funnel and return read its own messages only.
@@ -112,6 +110,9 @@ UNIQUE_INDEXES = {"WhatsApp Message": {"me_drip_step": ["drip_enrollment", "drip
 UNNEEDED_INDEXES = {
 	"WhatsApp Message": ("phone", "campaign", "drip_enrollment", "reference_name", "modified")
 }
+# Indexes the app made once and no query reads any more: me_recent_marketing served the frequency
+# cap's count in audiences, which now read each person's marketing_capped_until instead.
+RETIRED_INDEXES = {"WhatsApp Message": ("me_recent_marketing",)}
 
 
 def add_indexes():
@@ -130,6 +131,10 @@ def drop_unneeded_indexes():
 			index = frappe.db.get_column_index(f"tab{doctype}", column, unique=False)
 			if index:
 				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop index `{index.Key_name}`")
+	for doctype, names in RETIRED_INDEXES.items():
+		for name in names:
+			if frappe.db.has_index(f"tab{doctype}", name):
+				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop index `{name}`")
 
 
 def drop_indexes():

@@ -1,13 +1,14 @@
 """Meta's WhatsApp webhook: ``/api/method/marketing_engine.api.webhook.whatsapp``.
 
 The request does only what must happen before Meta gets its 200: verify the signature, check the
-payload is a WhatsApp webhook, and store it (see :mod:`marketing_engine.channel.webhooks`).
+payload is a WhatsApp webhook, and keep it in the intake journal (see
+:mod:`marketing_engine.channel.webhooks`).
 
 A POST is answered by the ``before_request`` hook :func:`accept_before_frappe`, as soon as Frappe
 knows the site, skipping the rest of a Frappe request (the method's lookup and checks, the JSON
 response, the session's save): a campaign at 80 msg/s brings 240 webhooks a second. What Frappe
 does before any hook (the database connection, the session, the body parsed) it still does, so a
-webhook costs about what a ping does, plus its insert (see the README's benchmark). The
+webhook costs about what a ping does (see the README's benchmark). The
 whitelisted method stays for the GET handshake and for anything that reaches it by another road.
 """
 
@@ -40,24 +41,22 @@ def accept(request) -> Response:
 	if account is None:
 		return _refuse(403, "Signature does not match any WhatsApp Account's app secret")
 	try:
-		events = webhook.parse(raw)
+		webhook.parse(raw)
 	except webhook.WebhookError as e:
 		return _refuse(e.status, str(e))
-	store(account, raw, events)
+	store(account, raw)
 	return Response("OK", status=200, mimetype="text/plain")
 
 
 def accept_before_frappe() -> None:
-	"""``before_request`` hook: a POST to the webhook is verified, stored and committed here, and
-	answered without the rest of Frappe's request. The 200 goes only after the commit, so an
-	answered webhook is in MariaDB, whatever dies next (the applier job, the queue Redis)."""
+	"""``before_request`` hook: a POST to the webhook is verified and kept here, and answered
+	without the rest of Frappe's request. The 200 goes only once the body is on the disk (the
+	intake journal), so an answered webhook is kept whatever dies next (the applier job, the
+	queue Redis, MariaDB)."""
 	request = frappe.local.request
 	if request.method != "POST" or request.path != WEBHOOK_PATH:
 		return
-	response = accept(request)
-	# Frappe rolls back a request that ends in a finished response; what was stored must stay.
-	frappe.db.commit()
-	abort(response)
+	abort(accept(request))
 
 
 # Meta's webhook payloads are at most 3 MB; a bigger body is not Meta's and is refused before its

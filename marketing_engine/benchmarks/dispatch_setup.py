@@ -1,7 +1,10 @@
 """The sandbox Business account the benchmarks send through (the Graph API simulator's)."""
 
+import time
+
 import frappe
 
+from marketing_engine.channel.frequency_cap import keep_caps_current
 from marketing_engine.engine.simulator import SANDBOX_BUSINESS, sandbox_templates
 from marketing_engine.marketing_engine.doctype.whatsapp_template.whatsapp_template import upsert_template
 
@@ -9,7 +12,7 @@ ACCOUNT = "BENCH Business"
 EVERYONE = "Everyone (benchmark)"
 
 
-def ensure_channel(base_url: str, rate: int = 80) -> str:
+def ensure_channel(base_url: str, rate: int = 80, frequency_cap_messages: int = 0) -> str:
 	values = {
 		"purpose": "Business",
 		"enabled": 1,
@@ -34,8 +37,9 @@ def ensure_channel(base_url: str, rate: int = 80) -> str:
 	settings = frappe.get_single("Marketing Settings")
 	settings.default_business_account = ACCOUNT
 	settings.quiet_hours_enabled = 0
-	# Run after run the benchmarks message the same customers: the cap would skip them.
-	settings.frequency_cap_messages = 0
+	# Run after run the benchmarks message the same customers: the cap would skip them (a cap
+	# high enough to skip nobody still does all the cap's work).
+	settings.frequency_cap_messages = frequency_cap_messages
 	settings.flags.ignore_mandatory = True
 	settings.save(ignore_permissions=True)
 	frappe.db.commit()
@@ -74,3 +78,19 @@ def fresh_campaign(name: str, segment: str, **values):
 	).insert()
 	frappe.db.commit()
 	return campaign
+
+
+# The frequency cap a studio gets out of the box: 2 marketing messages in 7 days.
+DEFAULT_CAP = (2, 7)
+
+
+def set_frequency_cap(messages: int, days: int) -> float:
+	"""Set the cap and bring every consent record's cap up to date; returns the seconds that took."""
+	frappe.db.set_single_value(
+		"Marketing Settings", {"frequency_cap_messages": messages, "frequency_cap_days": days}
+	)
+	frappe.clear_document_cache("Marketing Settings", "Marketing Settings")
+	started = time.perf_counter()
+	keep_caps_current()
+	frappe.db.commit()
+	return time.perf_counter() - started

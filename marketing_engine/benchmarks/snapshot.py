@@ -4,7 +4,7 @@
 
 The audience is every customer (a rule that every customer meets), so its size is the site's
 customer count. The snapshot runs with the frequency cap off and on (2 marketing messages in 7
-days, the default, counted over every message the site holds), ``repeat`` times each, beside its
+days, the default, read from each person's consent record), ``repeat`` times each, beside its
 floor measured in the same run: the audience query alone, as plain SQL (``select count(*)`` over
 the very statement the snapshot inserts from). The rows are deleted again after each run.
 """
@@ -15,15 +15,16 @@ import time
 import frappe
 
 from marketing_engine.benchmarks.dispatch_setup import (
+	DEFAULT_CAP,
 	ensure_channel,
 	ensure_everyone_segment,
 	fresh_campaign,
+	set_frequency_cap,
 )
 from marketing_engine.campaigns.audience import allow_in_memory_temp_tables, build_audience
 from marketing_engine.campaigns.snapshot import snapshot
 
 NAME = "Snapshot benchmark"
-DEFAULT_CAP = (2, 7)
 
 
 def run(repeat: int = 3) -> dict:
@@ -65,14 +66,6 @@ def audience_floor(segment: str) -> int:
 	audience = build_audience([segment], [], marketing=True)
 	allow_in_memory_temp_tables()
 	return frappe.db.sql(f"select count(*) from ({audience.sql}) a", audience.params)[0][0]
-
-
-def set_frequency_cap(messages: int, days: int) -> None:
-	frappe.db.set_single_value(
-		"Marketing Settings", {"frequency_cap_messages": messages, "frequency_cap_days": days}
-	)
-	frappe.clear_document_cache("Marketing Settings", "Marketing Settings")
-	frappe.db.commit()
 
 
 def timed(action) -> float:

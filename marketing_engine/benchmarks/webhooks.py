@@ -40,7 +40,8 @@ from marketing_engine.benchmarks.dispatch_setup import (
 	fresh_campaign,
 )
 from marketing_engine.benchmarks.seed import insert_rows, standard_columns
-from marketing_engine.channel.webhooks import applier_key, retry_failed
+from marketing_engine.channel.webhooks import applier_key, journal_directory, retry_failed
+from marketing_engine.engine import journal
 from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
 from marketing_engine.tests.utils import (
 	WEBHOOK_PATH,
@@ -538,7 +539,9 @@ def wait_until_all_read(campaign: str, messages: int, started: float) -> dict:
 
 
 def pending_events() -> int:
-	return frappe.db.count("WhatsApp Webhook Event", {"account": ACCOUNT, "status": "Pending"})
+	"""Rows not yet applied and journal records not yet rows."""
+	rows = frappe.db.count("WhatsApp Webhook Event", {"account": ACCOUNT, "status": "Pending"})
+	return rows + sum(len(t.records) for t in journal.peek(journal_directory()))
 
 
 def start_workers(pool: list, count: int, log: str) -> None:

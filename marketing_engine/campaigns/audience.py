@@ -19,8 +19,8 @@ import frappe
 from frappe import _
 from frappe.utils import add_days, cint, getdate, now_datetime, nowdate
 
+from marketing_engine.channel.frequency_cap import keep_caps_current
 from marketing_engine.channel.people import display_name
-from marketing_engine.channel.routing import RECENT_MARKETING_SQL
 from marketing_engine.engine import phone, segment_rules
 from marketing_engine.engine.segment_rules import Rule, RuleError
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
@@ -258,7 +258,7 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 		excluded = f"""where not exists (select 1 from ({parts}) x
 			where (x.phone is not null and x.phone != '' and x.phone = u.phone)
 			or (x.contact_doctype = u.contact_doctype and x.contact_name = u.contact_name))"""
-	marketing_only, recent = "", ""
+	marketing_only = ""
 	if marketing:
 		cap = get_settings().frequency_cap
 		params["no_marketing_regions"] = NO_MARKETING_REGIONS
@@ -266,10 +266,11 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 			when wc.status is null or wc.status != 'Opted In' then 'no_consent'
 			when a.line_type = 'fixed_line' then 'landline'
 			when a.region in %(no_marketing_regions)s then 'marketing_not_delivered'"""
+		keep_caps_current()
 		if cap.enabled:
-			params.update(cap_limit=cap.limit, cap_since=add_days(now_datetime(), -cap.days))
-			marketing_only += " when ifnull(fc.recent, 0) >= %(cap_limit)s then 'frequency_cap'"
-			recent = f"left join ({RECENT_MARKETING_SQL}) fc on fc.address = a.phone"
+			# Kept on the consent record by the send path (see refresh_frequency_caps).
+			params["cap_now"] = now_datetime()
+			marketing_only += " when wc.marketing_capped_until > %(cap_now)s then 'frequency_cap'"
 	sql = f"""select a.contact_doctype, a.contact_name, a.phone, a.region,
 			case when ifnull(a.phone, '') = '' and not a.has_number then 'no_number'
 				when ifnull(a.phone, '') = '' then 'invalid_number'
@@ -282,8 +283,7 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 				order by u.source_order, u.contact_name) as number_rank
 			from ({union}) u {excluded}
 		) a
-		left join `tabWhatsApp Consent` wc on wc.name = a.phone
-		{recent}"""
+		left join `tabWhatsApp Consent` wc on wc.name = a.phone"""
 	return Audience(sql, params)
 
 

@@ -57,19 +57,17 @@ def snapshot(campaign) -> int:
 			if(a.reason = 'eligible' and a.phone not like '+%%', a.phone, null),
 			a.region, %(account)s, %(template)s, %(category)s,
 			%(campaign)s, a.contact_doctype, a.contact_name,
-			case a.reason {reason_text} else null end, if(a.reason = 'duplicate', a.phone, null), 0,
+			case a.reason {reason_text} else null end,
+			case a.reason when 'duplicate' then a.phone when 'invalid_number' then typed.mobile_no end, 0,
 			if(a.reason = 'eligible', {frozen_cost}, 0)
-		from ({audience.sql}) a""",
+		from ({audience.sql}) a
+		-- The number as typed, for members skipped because it is invalid (looked up for them
+		-- alone: a second pass over the rows cost a sixth of the snapshot).
+		left join `tabCustomer` typed on a.reason = 'invalid_number' and a.contact_doctype = 'Customer'
+			and typed.name = a.contact_name""",
 		params,
 	)
 	mark_holdout(campaign)
-	# The number as typed, for members skipped because it is invalid.
-	frappe.db.sql(
-		"""update `tabWhatsApp Message` m join `tabCustomer` c on c.name = m.contact_name
-		set m.error_detail = c.mobile_no
-		where m.campaign = %s and m.contact_doctype = 'Customer' and m.status = 'Skipped' and m.error_title = %s""",
-		(campaign.name, str(REASONS["invalid_number"])),
-	)
 	return frappe.db.count("WhatsApp Message", {"campaign": campaign.name})
 
 

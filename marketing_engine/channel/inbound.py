@@ -17,6 +17,7 @@ from frappe.utils import add_to_date
 
 from marketing_engine.channel import health, signals
 from marketing_engine.channel.consent import learn_identity, phone_of_user_id, record_opt_in, record_opt_out
+from marketing_engine.channel.frequency_cap import refresh_frequency_caps
 from marketing_engine.channel.identities import number_changed, user_id_changed
 from marketing_engine.channel.people import (
 	CONSENT_LINK_FIELDS,
@@ -44,8 +45,8 @@ from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_sett
 REPLY_WINDOW_DAYS = 7
 HANDED_TO_META = ("Queued", "Accepted", "Sent", "Delivered", "Read", "Failed")
 MESSAGE_FIELDS = (
-	"name, status, message_id, phone, user_id, campaign, contact_doctype, contact_name, sent_at, "
-	"delivered_at, read_at, failed_at, submitted_at"
+	"name, status, message_id, phone, user_id, campaign, category, contact_doctype, contact_name, "
+	"sent_at, delivered_at, read_at, failed_at, submitted_at"
 )
 
 
@@ -96,6 +97,7 @@ def apply_statuses(updates: list[StatusUpdate], touched: Touched) -> None:
 	by_name = {row.name: row for row in rows}
 	changes: dict[str, dict] = {}
 	identities: set[tuple[str, str]] = set()
+	uncounted: set[str] = set()  # people whose marketing message failed: the cap counts one less
 	for update in sorted(updates, key=lambda u: u.timestamp):
 		row = by_id.get(update.message_id) or by_name.get(update.callback_data or "")
 		status = from_meta(update.status)
@@ -110,6 +112,8 @@ def apply_statuses(updates: list[StatusUpdate], touched: Touched) -> None:
 
 		if advance(row.status, status) != row.status:
 			put("status", advance(row.status, status))
+			if row.status == "Failed" and row.category == "MARKETING":
+				uncounted.add(row.phone or row.user_id)
 		if not row.message_id:
 			put("message_id", update.message_id)  # reconciled through biz_opaque_callback_data
 			by_id[update.message_id] = row
@@ -149,6 +153,7 @@ def apply_statuses(updates: list[StatusUpdate], touched: Touched) -> None:
 				f"update `tabWhatsApp Message` set {assignments} where name=%(name)s",
 				{**change, "name": name},
 			)
+	refresh_frequency_caps([address for address in uncounted if address])
 	for phone, user_id in unknown_identities(identities):
 		learn_identity(phone, user_id)
 

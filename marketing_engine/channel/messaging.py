@@ -12,6 +12,7 @@ from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
 from marketing_engine.channel.consent import record_opt_out
+from marketing_engine.channel.frequency_cap import refresh_frequency_caps
 from marketing_engine.channel.health import billing_refused
 from marketing_engine.channel.routing import route
 from marketing_engine.channel.sending import limiter_for
@@ -95,6 +96,8 @@ def send_template(
 		_record_failure(message, account, e)
 	else:
 		mark_accepted(message.name, result.message_id)
+	if spec.category.upper() == "MARKETING":
+		refresh_frequency_caps([address])
 	frappe.db.commit()
 	message.reload()
 	return message

@@ -45,8 +45,8 @@ from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
 from marketing_engine.background import plain_redis, site_key, with_reconnect
 from marketing_engine.channel.consent import record_opt_out
+from marketing_engine.channel.frequency_cap import recent_marketing, refresh_frequency_caps
 from marketing_engine.channel.health import billing_refused
-from marketing_engine.channel.routing import recent_marketing
 from marketing_engine.engine import errors
 from marketing_engine.engine.client import CloudAPIClient
 from marketing_engine.engine.consent import OptOutSource
@@ -73,6 +73,10 @@ WAIT_FOR_RETRIES_SECONDS = 60  # a job waits for retries due this soon instead o
 STALE_CLAIM_SECONDS = 10
 CLAIM_ALIVE_SECONDS = 120
 JOB_ALIVE_SECONDS = 120
+# How long a started send waits for Meta's status webhook before it fails as "outcome unknown".
+# Meta's first status comes within seconds; its webhooks can lag in an incident, and a resend
+# could reach someone twice, hence the margin. A site may set its own
+# (``marketing_engine_unknown_outcome_seconds`` in site_config.json; the chaos benchmark does).
 UNKNOWN_OUTCOME_SECONDS = 15 * 60
 PROGRESS_EVERY_SECONDS = 1.0
 BATCHES_IN_FLIGHT = 2
@@ -369,6 +373,9 @@ def record_batch(batch: Batch) -> list[tuple[dict, str]]:
 				stops.append((row, reason))
 			if result.code == errors.PAYMENT_REFUSED:
 				billing_refused(send.channel.account.name, result)
+	refresh_frequency_caps(
+		list({s.row["phone"] or s.row["user_id"] for s, _ in batch.sends if s.row["category"] == "MARKETING"})
+	)
 	frappe.db.commit()
 	# Every row now has its outcome; a row left Queued (no answer from Meta) fails in recovery
 	# unless its webhook arrives, which is what an unknown claim leads to.
@@ -461,12 +468,14 @@ def recover_claims(
 	condition: str,
 	params: dict | None = None,
 	older_than: int = STALE_CLAIM_SECONDS,
-	unknown_after: int = UNKNOWN_OUTCOME_SECONDS,
+	unknown_after: int | None = None,
 ) -> dict:
 	"""Settle the rows a dead job left Queued among those ``condition`` selects (a campaign's, the
 	drip sequences'). Rows it never started go back to Pending; rows it started but that Meta's
 	webhook never confirmed fail after ``unknown_after`` seconds, because resending them could
 	message someone twice."""
+	if unknown_after is None:
+		unknown_after = cint(frappe.conf.get("marketing_engine_unknown_outcome_seconds")) or UNKNOWN_OUTCOME_SECONDS
 	cutoff = add_to_date(now_datetime(), seconds=-older_than)
 	rows = frappe.db.sql(
 		f"""select name, claimed_by, modified from `tabWhatsApp Message`

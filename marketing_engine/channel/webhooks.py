@@ -1,27 +1,32 @@
-"""Meta's webhooks: verified, stored first, applied in batches by background jobs.
+"""Meta's webhooks: verified, kept in the intake journal, applied in batches by background jobs.
 
 A campaign at 80 msg/s brings about 240 status webhooks a second (sent, delivered, read), and
-Meta redelivers whatever is not answered 200 quickly. Applying each one inside its request held a
-web worker for the whole update, so the endpoint only verifies the signature, stores the raw body
-(a WhatsApp Webhook Event row, durable once the request commits) and answers. Jobs on the short
-queue then apply stored events in batches: statuses of a batch in one pass over their messages,
-everything else in order. Nothing is lost when a job dies between store and apply: the rows stay
-Pending until a batch commits them as Processed. A payload that fails is kept with its error
-(Failed, visible in Desk) and retried with back-off by the scheduler. What each event does is
-:mod:`marketing_engine.channel.inbound`'s.
+Meta redelivers whatever is not answered 200 quickly, but never what was. The request therefore
+only verifies the signature and appends the raw body to the site's intake journal
+(:mod:`marketing_engine.engine.journal`: a local file, written and synced before the 200, costing
+the request tens of microseconds where a MariaDB insert and commit cost a fifth of a request), and
+answers. Jobs on the short queue then move journal records into WhatsApp Webhook Event rows (each
+record once: its journal key is unique) and apply pending rows in batches: statuses of a batch in
+one pass over their messages, everything else in order. Nothing is lost when a job, the queue
+Redis or MariaDB dies between accept and apply: a journal file is deleted only after its rows are
+committed, and the rows stay Pending until a batch commits them as Processed. A payload that
+fails is kept with its error (Failed, visible in Desk) and retried with back-off by the
+scheduler. What each event does is :mod:`marketing_engine.channel.inbound`'s.
 
 Signatures: Meta signs each body with the app's secret (``X-Hub-Signature-256``), and the System
 and Business accounts may belong to different apps, so each enabled account's secret is tried.
 """
 
+import json
 import time
 
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
+from marketing_engine import background
 from marketing_engine.background import is_lost_connection, plain_redis, site_key, site_now, with_reconnect
 from marketing_engine.channel.inbound import Touched, apply_events
-from marketing_engine.engine import webhook
+from marketing_engine.engine import journal, webhook
 
 WEBHOOK_PATH = "/api/method/marketing_engine.api.webhook.whatsapp"
 
@@ -39,28 +44,105 @@ LINGER_SECONDS = 2.0
 LINGER_POLL_SECONDS = 0.1
 
 
-def store(account: str, raw: bytes, events: list) -> None:
-	"""Keep the verified body; the request's commit makes it durable, then the applier wakes."""
-	values = {"now": site_now(), "account": account, "summary": summarize(events), "payload": raw.decode()}
-	for attempt in range(2):
-		try:
-			frappe.db.sql(
-				"""insert into `tabWhatsApp Webhook Event`
-				(name, creation, modified, owner, modified_by, docstatus, idx, account, status, received_at,
-					attempts, summary, payload)
-				values (nextval(`whatsapp_webhook_event_id_seq`), %(now)s, %(now)s, 'Guest', 'Guest', 0, 0,
-					%(account)s, 'Pending', %(now)s, 0, %(summary)s, %(payload)s)""",
-				values,
+def store(account: str, raw: bytes) -> None:
+	"""Keep the verified body in the journal (on the disk when this returns), then wake the
+	applier. Raises when the journal cannot be written: the request is then not answered 200."""
+	header = json.dumps({"account": account, "received_at": str(site_now())}).encode()
+	background.journal_writer(JOURNAL).append(header + b"\n" + raw)
+	try:
+		wake_applier()
+	except Exception:
+		# The body is kept: the scheduler's minute wakes an applier for it.
+		frappe.logger("marketing_engine").warning("WhatsApp webhook kept; applier not woken", exc_info=True)
+
+
+JOURNAL = "whatsapp-webhook-journal"
+
+
+def journal_directory() -> str:
+	return background.journal_directory(JOURNAL)
+
+
+def ingest_journal(commit: bool = True) -> int:
+	"""Move the journal's records into WhatsApp Webhook Event rows, a file at a time, each file
+	deleted once its rows are committed. A record kept by an earlier ingest that died before
+	deleting its file is not kept twice (its ``journal_key`` is unique). Returns records read.
+	(Tests that call the endpoint in their own process keep the rows in their transaction.)"""
+	read = 0
+	for taken in journal.take(journal_directory()):
+		rows = [event_row(record) for record in taken.records]
+		for chunk in insert_chunks(rows):
+			insert_events(chunk)
+		if commit:
+			frappe.db.commit()
+		if taken.problem:
+			frappe.log_error(
+				"WhatsApp webhook journal file not whole",
+				f"{taken.path}: {taken.problem}. Its whole records were kept; the file is kept aside.",
 			)
-			break
-		except frappe.QueryDeadlockError:
-			# The insert is the request's only write: after the roll-back it is simply done again.
-			frappe.db.rollback()
-			if attempt:
-				raise
-	# After the commit: a job that finds the table empty before this row is visible must not be
-	# the only one told about it.
-	frappe.db.after_commit.add(wake_applier)
+		taken.done()
+		read += len(rows)
+	return read
+
+
+# One insert statement carries at most this much payload: MariaDB refuses a statement over its
+# max_allowed_packet (16 MB by default), and a webhook may be 3 MB.
+INSERT_BYTES = 4 * 1024 * 1024
+
+
+def insert_chunks(rows: list[dict]):
+	chunk, size = [], 0
+	for row in rows:
+		if chunk and (len(chunk) == BATCH_SIZE or size + len(row["payload"]) > INSERT_BYTES):
+			yield chunk
+			chunk, size = [], 0
+		chunk.append(row)
+		size += len(row["payload"])
+	if chunk:
+		yield chunk
+
+
+def event_row(record: journal.Record) -> dict:
+	header, _, raw = record.data.partition(b"\n")
+	meta = json.loads(header)
+	try:
+		summary = summarize(webhook.parse(raw))
+	except webhook.WebhookError as e:
+		summary = str(e)[:140]  # applying it fails and keeps the reason
+	return {
+		"key": record.key,
+		"account": meta["account"],
+		"received_at": meta["received_at"],
+		"summary": summary,
+		"payload": raw.decode(errors="replace"),  # verified as JSON before it was kept
+	}
+
+
+def insert_events(rows: list[dict]) -> None:
+	now = site_now()
+	values, params = [], {"now": now}
+	for i, row in enumerate(rows):
+		values.append(
+			f"""(nextval(`whatsapp_webhook_event_id_seq`), %(now)s, %(now)s, 'Guest', 'Guest', 0, 0,
+			%(account{i})s, 'Pending', %(received{i})s, 0, %(summary{i})s, %(payload{i})s, %(key{i})s)"""
+		)
+		params.update(
+			{
+				f"account{i}": row["account"],
+				f"received{i}": row["received_at"],
+				f"summary{i}": row["summary"],
+				f"payload{i}": row["payload"],
+				f"key{i}": row["key"],
+			}
+		)
+	frappe.db.sql(
+		f"""insert into `tabWhatsApp Webhook Event`
+		(name, creation, modified, owner, modified_by, docstatus, idx, account, status, received_at,
+			attempts, summary, payload, journal_key)
+		values {", ".join(values)}
+		on duplicate key update journal_key = journal_key""",
+		params,
+	)
 
 
 def summarize(events: list) -> str:
@@ -103,6 +185,11 @@ def apply_pending() -> int:
 	idle_since = None
 	while True:
 		plain_redis().expire(applier_key(), APPLIER_ALIVE_SECONDS)
+		# A job lives as long as webhooks keep coming (a whole campaign): what Frappe keeps for
+		# the length of a request (settings read through get_cached_doc among it) is read afresh
+		# each batch, so a setting changed meanwhile (hand-over of replies, say) counts at once.
+		frappe.local.cache = {}
+		with_reconnect(ingest_journal)
 		count = with_reconnect(apply_batch, touched)
 		applied += count
 		touched.flush(every=COUNTERS_EVERY_SECONDS)
@@ -126,8 +213,10 @@ def apply_pending() -> int:
 
 
 def pending_count() -> int:
+	"""Events waiting: rows not yet applied, and journal records not yet made rows."""
 	frappe.db.commit()  # a fresh snapshot
-	return frappe.db.sql("select count(*) from `tabWhatsApp Webhook Event` where status='Pending'")[0][0]
+	rows = frappe.db.sql("select count(*) from `tabWhatsApp Webhook Event` where status='Pending'")[0][0]
+	return rows + journal.has_records(journal_directory())
 
 
 def apply_batch(touched) -> int:
@@ -215,7 +304,8 @@ def record_failure(row, error: str) -> None:
 
 def retry_failed() -> None:
 	"""Scheduler, every minute: failed events whose back-off is over go back to Pending, and a
-	job is woken for anything pending (a job killed mid-batch left its rows Pending)."""
+	job is woken for anything pending (a job killed mid-batch left its rows Pending, or its journal
+	files unread)."""
 	frappe.db.sql(
 		"""update `tabWhatsApp Webhook Event` set status='Pending'
 		where status='Failed' and next_attempt_at is not null and next_attempt_at <= %s""",

@@ -1,16 +1,18 @@
-"""Clicks on tracked links: kept in Redis by the redirect, written to the table by a job.
+"""Clicks on tracked links: kept in the site's click journal by the redirect, written to the table
+by a job.
 
 A click is a person waiting for a page. Writing its row in the request (an insert and a commit,
-that is a log flush) held a redirect to three quarters of a bare request's rate; pushing it onto a
-Redis list costs one round trip. A job on the short queue then writes waiting clicks as
-WhatsApp Link Click rows in batches, usually within a second; the scheduler's minute catches up
-when no job ran.
-
-The list lives in the queue Redis, which never evicts (the cache Redis drops keys when full), so
-a click waits there as safely as a background job does. Each click carries an id that is unique
-in the table: a batch is written, committed, and only then taken off the list, one entry at a
-time by value, so a job that dies halfway, or two jobs at once, write no click twice and lose
-none. When the queue Redis cannot be reached, the redirect writes the row itself, as before.
+that is a log flush) held a redirect to three quarters of a bare request's rate. The redirect
+appends the click to the click journal instead (:mod:`marketing_engine.engine.journal`: one write
+and ``fdatasync`` to a local file, tens of microseconds), so it is on the disk before the person
+is redirected and survives any process that dies next. (Clicks used to wait on a list in the
+queue Redis, which keeps no durable log: the chaos benchmark killed it with three clicks on the
+list, and they were gone.) A job on the short queue takes the journal's files and writes their
+clicks as WhatsApp Link Click rows in batches, usually within a second; the scheduler's minute
+catches up when no job ran. Each click carries an id that is unique in the table, and a file is
+deleted only after its rows are committed, so a writer that dies halfway, or two at once, write
+no click twice and lose none. When the journal cannot be written (a full disk), the redirect
+writes the row itself.
 """
 
 import json
@@ -20,12 +22,15 @@ import frappe
 import redis
 from frappe.utils.background_jobs import get_redis_conn
 
+from marketing_engine import background
 from marketing_engine.background import site_now, with_reconnect
+from marketing_engine.engine import journal
 
 QUEUE = "short"
 BATCH_SIZE = 500
-# A writer's key lives while a job drains the list; the redirect enqueues a job only when there is
-# none, so a burst of clicks costs one job. A job that dies leaves the key to expire.
+JOURNAL = "whatsapp-click-journal"
+# A writer's key lives while a job drains the journal; the redirect enqueues a job only when there
+# is none, so a burst of clicks costs one job. A job that dies leaves the key to expire.
 WRITER_ALIVE_SECONDS = 15
 LINGER_SECONDS = 2.0
 POLL_SECONDS = 0.25  # while clicks stream in, batches of a quarter second's clicks
@@ -47,46 +52,43 @@ def remember(link: dict, user_agent: str | None) -> None:
 		"user_agent": (user_agent or "")[:500],
 	}
 	try:
-		pipe = queue_redis().pipeline(transaction=False)
-		pipe.rpush(waiting_key(), json.dumps(click))
-		pipe.set(writer_key(), 1, nx=True, ex=WRITER_ALIVE_SECONDS)
-		_, no_writer_running = pipe.execute()
-	except redis.RedisError:
-		frappe.logger("marketing_engine").warning("Queue Redis unreachable: click written in the request")
+		background.journal_writer(JOURNAL).append(json.dumps(click).encode())
+	except OSError:
+		frappe.logger("marketing_engine").warning("Click journal not writable: click written in the request")
 		insert([click])
 		frappe.db.commit()
 		return
-	if no_writer_running:
-		try:
+	try:
+		if queue_redis().set(writer_key(), 1, nx=True, ex=WRITER_ALIVE_SECONDS):
 			frappe.enqueue("marketing_engine.roi.clicks.write_waiting", queue=QUEUE)
-		except redis.RedisError:
-			# The click is kept; the scheduler's minute writes it (write_stranded).
-			frappe.logger("marketing_engine").warning("Click writer not enqueued", exc_info=True)
+	except redis.RedisError:
+		# The click is kept; the scheduler's minute writes it (write_stranded).
+		frappe.logger("marketing_engine").warning("Click writer not woken", exc_info=True)
 
 
 def write_waiting(linger: float = LINGER_SECONDS) -> int:
 	"""The background job: write every waiting click. Returns how many.
 
 	Once it has written some, it lingers a moment for more before it ends: clicks come in streams
-	after a campaign, and a look at the list costs far less than the next job (an RQ job imports
-	the app afresh)."""
+	after a campaign, and a look at the journal costs far less than the next job (an RQ job
+	imports the app afresh)."""
 	written = 0
 	idle_since = None
 	while True:
 		queue_redis().expire(writer_key(), WRITER_ALIVE_SECONDS)
-		batch = queue_redis().lrange(waiting_key(), 0, BATCH_SIZE - 1)
-		if batch:
-			written += with_reconnect(write_batch, batch)  # safe to repeat: a click_id is written once
+		count = with_reconnect(write_journal)  # safe to repeat: a click_id is written once
+		if count:
+			written += count
 			idle_since = None
 			continue
 		idle_since = idle_since or time.monotonic()
 		if written and time.monotonic() - idle_since < linger:
 			time.sleep(POLL_SECONDS)
 			continue
-		# Hand over: a click pushed after this look finds no key and enqueues a job, or this job
+		# Hand over: a click kept after this look finds no key and enqueues a job, or this job
 		# sees it here and goes on.
 		queue_redis().delete(writer_key())
-		if not queue_redis().llen(waiting_key()):
+		if not journal.has_records(journal_directory()):
 			return written
 		if not queue_redis().set(writer_key(), 1, nx=True, ex=WRITER_ALIVE_SECONDS):
 			return written  # a newer job took over
@@ -94,29 +96,33 @@ def write_waiting(linger: float = LINGER_SECONDS) -> int:
 
 
 def write_stranded() -> None:
-	"""The scheduler's minute: clicks left waiting by a writer that died or was never enqueued."""
-	if waiting_count() and queue_redis().set(writer_key(), 1, nx=True, ex=WRITER_ALIVE_SECONDS):
+	"""The scheduler's minute: clicks left waiting by a writer that died or was never woken."""
+	if journal.has_records(journal_directory()) and queue_redis().set(
+		writer_key(), 1, nx=True, ex=WRITER_ALIVE_SECONDS
+	):
 		write_waiting()
 
 
-def write_batch(batch: list[bytes]) -> int:
-	clicks = []
-	for entry in batch:
-		try:
-			click = json.loads(entry)
-			clicks.append(tuple(click[column] for column in COLUMNS))
-		except (ValueError, KeyError, TypeError):
-			# Only this module writes the list; an entry it cannot read is logged, not retried forever.
-			frappe.log_error("Unreadable waiting click", entry.decode(errors="replace"))
-	insert(clicks)
-	frappe.db.commit()
-	# Off the list only once the rows are committed, and each by its value: a second job that
-	# wrote the same batch removes nothing more, and a click pushed meanwhile stays.
-	pipe = queue_redis().pipeline(transaction=False)
-	for entry in batch:
-		pipe.lrem(waiting_key(), 1, entry)
-	pipe.execute()
-	return len(clicks)
+def write_journal() -> int:
+	"""Write the clicks of every journal file; each file goes once its rows are committed."""
+	written = 0
+	for taken in journal.take(journal_directory()):
+		clicks = []
+		for record in taken.records:
+			try:
+				click = json.loads(record.data)
+				clicks.append(tuple(click[column] for column in COLUMNS))
+			except (ValueError, KeyError, TypeError):
+				# Only this module writes the journal; a record it cannot read is logged, not retried.
+				frappe.log_error("Unreadable waiting click", record.data.decode(errors="replace"))
+		for start in range(0, len(clicks), BATCH_SIZE):
+			insert(clicks[start : start + BATCH_SIZE])
+		frappe.db.commit()
+		if taken.problem:
+			frappe.log_error("Click journal file not whole", f"{taken.path}: {taken.problem}")
+		taken.done()
+		written += len(clicks)
+	return written
 
 
 def insert(clicks: list) -> None:
@@ -137,7 +143,12 @@ def insert(clicks: list) -> None:
 
 
 def waiting_count() -> int:
-	return queue_redis().llen(waiting_key())
+	"""Clicks kept and not yet written."""
+	return sum(len(taken.records) for taken in journal.peek(journal_directory()))
+
+
+def journal_directory() -> str:
+	return background.journal_directory(JOURNAL)
 
 
 def queue_redis() -> redis.Redis:
@@ -151,9 +162,5 @@ def queue_redis() -> redis.Redis:
 
 # With RQ's access control on, a site's Redis user may only touch keys that look like RQ's own
 # (``rq:`` and a character other than ``q``), hence the prefix.
-def waiting_key() -> str:
-	return f"rq:marketing_engine:clicks:{frappe.local.site}"
-
-
 def writer_key() -> str:
 	return f"rq:marketing_engine:click-writer:{frappe.local.site}"

@@ -1,13 +1,18 @@
-"""Clicks wait in the queue Redis and a job writes them: each click becomes exactly one row, after a
-writer that died between its commit and clearing the list, with a click arriving mid-batch, with
-an unreadable entry, and, when the queue Redis is down, in the request itself."""
+"""Clicks wait in the site's click journal and a job writes them: each click becomes exactly one
+row, after a writer that died between its commit and deleting its file, with a click arriving
+mid-batch, with an unreadable record, after the queue Redis is killed with clicks waiting, and,
+when the journal cannot be written, in the request itself."""
 
 import json
+import os
+import shutil
 
 import frappe
 import redis
 from frappe.tests.utils import FrappeTestCase
 
+from marketing_engine import background
+from marketing_engine.engine import journal
 from marketing_engine.engine.tracking import new_token
 from marketing_engine.roi import clicks
 from marketing_engine.roi.links import follow
@@ -18,10 +23,12 @@ BROWSER = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/13
 
 class TestClicks(FrappeTestCase):
 	def setUp(self):
-		clicks.queue_redis().delete(clicks.waiting_key(), clicks.writer_key())
+		shutil.rmtree(clicks.journal_directory(), ignore_errors=True)
+		clicks.queue_redis().delete(clicks.writer_key())
 
 	def tearDown(self):
-		clicks.queue_redis().delete(clicks.waiting_key(), clicks.writer_key())
+		shutil.rmtree(clicks.journal_directory(), ignore_errors=True)
+		clicks.queue_redis().delete(clicks.writer_key())
 		drop_queued_jobs()  # the writers the redirects enqueued; these tests write themselves
 
 	def make_link(self, phone: str) -> str:
@@ -48,7 +55,7 @@ class TestClicks(FrappeTestCase):
 		self.assertTrue(location.startswith("https://studio.example/book?ref=clicks&utm_source=clicks-test"))
 		self.assertEqual(remembered["link"], token)
 
-	def test_a_click_waits_in_redis_until_the_writer_makes_it_a_row(self):
+	def test_a_click_waits_in_the_journal_until_the_writer_makes_it_a_row(self):
 		token = self.make_link("+919800000101")
 		self.click(token)
 		self.assertEqual(self.rows(token), [])  # the request wrote nothing to the database
@@ -67,9 +74,9 @@ class TestClicks(FrappeTestCase):
 		token = self.make_link("+919800000102")
 		for _ in range(3):
 			self.click(token)
-		# A writer committed these rows and died before taking them off the list.
-		waiting = clicks.queue_redis().lrange(clicks.waiting_key(), 0, -1)
-		clicks.insert([json.loads(entry) for entry in waiting])
+		# A writer took the file, committed these rows and died before deleting it.
+		(taken,) = journal.take(clicks.journal_directory())
+		clicks.insert([json.loads(record.data) for record in taken.records])
 		frappe.db.commit()
 
 		self.assertEqual(clicks.write_waiting(linger=0), 3)  # written again: skipped by click_id
@@ -79,17 +86,20 @@ class TestClicks(FrappeTestCase):
 	def test_a_click_arriving_while_a_batch_is_written_stays_for_the_next(self):
 		token = self.make_link("+919800000103")
 		self.click(token)
-		batch = clicks.queue_redis().lrange(clicks.waiting_key(), 0, clicks.BATCH_SIZE - 1)
-		self.click(token)  # after the writer read its batch
-		self.assertEqual(clicks.write_batch(batch), 1)
+		taking = journal.take(clicks.journal_directory())
+		taken = next(taking)  # the writer has taken the file...
+		self.click(token)  # ...and a click comes: it starts a new file
+		clicks.insert([json.loads(record.data) for record in taken.records])
+		frappe.db.commit()
+		taken.done()
 		self.assertEqual(len(self.rows(token)), 1)
 		self.assertEqual(clicks.waiting_count(), 1)
 		self.assertEqual(clicks.write_waiting(linger=0), 1)
 		self.assertEqual(len(self.rows(token)), 2)
 
-	def test_an_unreadable_entry_is_logged_and_the_others_written(self):
+	def test_an_unreadable_record_is_logged_and_the_others_written(self):
 		token = self.make_link("+919800000104")
-		clicks.queue_redis().rpush(clicks.waiting_key(), b"{not json")
+		journal.Writer(clicks.journal_directory()).append(b"{not json")
 		self.click(token)
 		self.assertEqual(clicks.write_waiting(linger=0), 1)
 		self.assertEqual(len(self.rows(token)), 1)
@@ -109,8 +119,19 @@ class TestClicks(FrappeTestCase):
 		self.assertEqual(len(self.rows(token)), 1)
 		self.assertEqual(clicks.waiting_count(), 1)
 
-	def test_with_the_queue_redis_down_the_request_writes_the_click_itself(self):
+	def test_clicks_waiting_survive_the_queue_redis_killed(self):
+		from marketing_engine.tests.test_faults import kill_redis
+
 		token = self.make_link("+919800000106")
+		for _ in range(3):
+			self.click(token)
+		kill_redis("redis_queue.conf")  # SIGKILL, then started again from its config
+		self.assertFalse(clicks.queue_redis().exists(clicks.writer_key()))  # what it held is gone
+		clicks.write_stranded()  # the scheduler's minute
+		self.assertEqual(len(self.rows(token)), 3)
+
+	def test_with_the_queue_redis_down_the_click_is_kept_for_the_scheduler(self):
+		token = self.make_link("+919800000107")
 		site = frappe.local.site
 		working = clicks.queue_redis()
 		clicks._queue_clients[site] = redis.Redis(port=free_port(), socket_connect_timeout=1)
@@ -118,6 +139,21 @@ class TestClicks(FrappeTestCase):
 			self.click(token)
 		finally:
 			clicks._queue_clients[site] = working
+		self.assertEqual(self.rows(token), [])
+		self.assertEqual(clicks.waiting_count(), 1)
+		clicks.write_stranded()
+		self.assertEqual(len(self.rows(token)), 1)
+
+	def test_with_the_journal_unwritable_the_request_writes_the_click_itself(self):
+		token = self.make_link("+919800000108")
+		directory = clicks.journal_directory()
+		background._journal_writers.pop(directory, None)
+		with open(directory, "w"):  # a file where the folder should be: no journal can be made
+			pass
+		try:
+			self.click(token)
+		finally:
+			background._journal_writers.pop(directory, None)
+			os.remove(directory)
 		(row,) = self.rows(token)
-		self.assertEqual(row.phone, "+919800000106")
-		self.assertEqual(clicks.waiting_count(), 0)
+		self.assertEqual(row.phone, "+919800000108")

@@ -18,6 +18,7 @@ from marketing_engine.engine.webhook import SIGNATURE_HEADER, sign
 from marketing_engine.tests.utils import (
 	LiveChannelTestCase,
 	group_segment,
+	kept_webhooks,
 	make_customer,
 	make_customer_group,
 	review_request_campaign,
@@ -29,8 +30,7 @@ READER_ROLE = "_ME Message Reader"
 
 
 def stored() -> int:
-	frappe.db.rollback()
-	return frappe.db.count("WhatsApp Webhook Event")
+	return kept_webhooks()
 
 
 class TestHostileInput(LiveChannelTestCase):

@@ -16,8 +16,7 @@ EXPECTED = {
 	"user_id": "people known by a business-scoped user ID",
 	"contact_name": "the Customer form's messages; the holdout's bookings",
 	"creation": "the list, newest first",
-	"me_campaign_status": "claims, counters, the snapshot's invalid-number pass",
-	"me_recent_marketing": "the frequency cap in previews and snapshots",
+	"me_campaign_status": "claims and counters",
 	"me_phone_submitted": "a reply's last message to the person; the cap at send time",
 	"me_drip_sequence": "a sequence's funnel and return",
 }
@@ -50,11 +49,11 @@ QUERIES = {
 		(("+919800000001",),),
 		"me_phone_submitted",
 	),
-	"cap in previews": (
-		f"""select coalesce(phone, user_id), count(*) from `{TABLE}` where category='MARKETING'
-		and submitted_at >= now() - interval 7 day group by 1""",
-		(),
-		"me_recent_marketing",
+	"cap of people known by user ID": (
+		f"""select user_id, submitted_at from `{TABLE}` where phone is null and user_id in %s
+		and submitted_at >= now() - interval 7 day and category='MARKETING'""",
+		(("IN.x",),),
+		"user_id",
 	),
 	"reply to": (
 		f"""select name from `{TABLE}` where phone=%s and direction='Outbound'
@@ -110,3 +109,11 @@ class TestMessageIndexes(FrappeTestCase):
 		drop_unneeded_indexes()
 		self.assertNotIn("modified", indexes())
 		self.assertEqual(set(UNNEEDED_INDEXES["WhatsApp Message"]) & set(indexes()), set())
+
+	def test_an_index_the_app_retired_is_dropped_on_migrate(self):
+		from marketing_engine.install import RETIRED_INDEXES, drop_unneeded_indexes
+
+		frappe.db.add_index("WhatsApp Message", ["category", "submitted_at"], "me_recent_marketing")
+		self.assertIn("me_recent_marketing", indexes())
+		drop_unneeded_indexes()
+		self.assertEqual(set(RETIRED_INDEXES["WhatsApp Message"]) & set(indexes()), set())

@@ -13,11 +13,15 @@ from marketing_engine.channel.consent import (
 )
 from marketing_engine.engine.consent import OptInSource, OptOutSource
 from marketing_engine.tests.utils import (
+	configure_channel,
 	make_address,
 	make_customer,
 	make_invoice,
 	make_item_group,
 	make_sales_order,
+	review_request_campaign,
+	sandbox_numbers,
+	start_simulator,
 )
 
 WEDDING, MATERNITY = "_ME Wedding", "_ME Maternity"
@@ -123,6 +127,39 @@ class TestSegments(FrappeTestCase):
 		self.assertEqual(result.excluded.get("no_consent"), 1)  # Dev (Badnum's number is invalid first)
 		self.assertEqual(result.eligible, 2)
 		self.assertEqual({s["display_name"] for s in result.sample}, names)
+
+	def test_the_snapshot_keeps_each_skipped_members_number_as_typed(self):
+		"""The snapshot's one insert says, on each skipped row, which number was the problem: the
+		invalid one as the customer's record has it, the shared one as it was read."""
+		from marketing_engine.campaigns.snapshot import snapshot
+
+		simulator = start_simulator(sandbox_numbers())
+		try:
+			configure_channel(simulator.base_url)
+			segment("_ME Mumbai snapshot", [
+				{"criterion": "City", "operator": "is", "value": "Mumbai"},
+				{"criterion": "Customer Group", "operator": "is", "value": "_ME Test Customer Group"},
+			])  # fmt: skip
+			campaign = review_request_campaign("_ME Seg Snapshot", "_ME Mumbai snapshot")
+			snapshot(campaign)
+			rows = {
+				row.contact_name: row
+				for row in frappe.get_all(
+					"WhatsApp Message",
+					{"campaign": campaign.name},
+					["contact_name", "status", "error_title", "error_detail", "phone"],
+				)
+			}
+		finally:
+			simulator.stop()
+		self.assertEqual(rows[self.bad_number].status, "Skipped")
+		self.assertEqual(rows[self.bad_number].error_detail, "12345")
+		self.assertEqual(rows[self.twin].error_detail, "+919811000001")  # Asha has it first
+		self.assertEqual(
+			{name for name, row in rows.items() if row.error_detail}, {self.bad_number, self.twin}
+		)
+		self.assertEqual({rows[n].status for n in (self.asha, self.meera)}, {"Pending"})
+		self.assertIsNone(rows[self.no_number].error_detail)
 
 	def test_or_groups_and_negation(self):
 		segment("_ME Pune or Thane", [

@@ -291,11 +291,12 @@ def webhook_request(method: str, body: bytes = b"", secret: str | None = None, a
 
 
 def apply_stored_webhooks() -> int:
-	"""The applier job's work on the stored webhooks (``webhook_events.apply_batch`` without its
-	commit), so that in-process tests stay inside their own transaction."""
+	"""The applier job's work on the kept webhooks (``ingest_journal`` and ``apply_batch``
+	without their commits), so that in-process tests stay inside their own transaction."""
 	from marketing_engine.channel.inbound import apply_events
-	from marketing_engine.channel.webhooks import BATCH_SIZE, claim, mark_processed, parse
+	from marketing_engine.channel.webhooks import BATCH_SIZE, claim, ingest_journal, mark_processed, parse
 
+	ingest_journal(commit=False)
 	rows = claim(BATCH_SIZE)
 	apply_events([(row.account, parse(row)) for row in rows])
 	mark_processed([row.name for row in rows])
@@ -427,9 +428,9 @@ def descendants(pid: int) -> list[int]:
 
 def webhooks_applied(simulator, timeout: float = 30) -> bool:
 	"""Every webhook the simulator sent has reached the site and been applied by the worker."""
-	return simulator.wait_for_webhooks(timeout) and bool(
-		wait_until(lambda: not frappe.db.count("WhatsApp Webhook Event", {"status": "Pending"}), timeout)
-	)
+	from marketing_engine.channel.webhooks import pending_count
+
+	return simulator.wait_for_webhooks(timeout) and bool(wait_until(lambda: not pending_count(), timeout))
 
 
 def drop_queued_jobs() -> None:
@@ -441,6 +442,16 @@ def drop_queued_jobs() -> None:
 		for job in queue.get_jobs():
 			if (job.kwargs or {}).get("site") == frappe.local.site:
 				job.delete()
+
+
+def kept_webhooks() -> int:
+	"""Webhooks the site has kept: rows, and journal records not yet made rows."""
+	from marketing_engine.channel.webhooks import journal_directory
+	from marketing_engine.engine import journal
+
+	frappe.db.rollback()
+	records = sum(len(t.records) for t in journal.peek(journal_directory()))
+	return frappe.db.count("WhatsApp Webhook Event") + records
 
 
 def wait_until(condition, timeout: float = 60, interval: float = 0.2):

@@ -26,6 +26,7 @@ class WhatsAppConsent(Document):
 		contact: DF.Link | None
 		customer: DF.Link | None
 		lead: DF.Link | None
+		marketing_capped_until: DF.Datetime | None
 		marketing_opt_in: DF.Check
 		opt_in_actor: DF.Data | None
 		opt_in_detail: DF.SmallText | None

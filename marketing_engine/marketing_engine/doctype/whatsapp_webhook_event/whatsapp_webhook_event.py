@@ -20,6 +20,7 @@ class WhatsAppWebhookEvent(Document):
 		account: DF.Link | None
 		attempts: DF.Int
 		error: DF.Code | None
+		journal_key: DF.Data | None
 		name: DF.Int | None
 		next_attempt_at: DF.Datetime | None
 		payload: DF.Code | None
