@@ -173,9 +173,11 @@ def journal_directory(name: str) -> str:
 	return os.path.abspath(frappe.get_site_path("private", name))
 
 
-def journal_writer(name: str) -> journal.Writer:
+def journal_writer(name: str, durable: bool = True) -> journal.Writer:
+	"""This process's writer of the journal ``name``; ``durable`` writers sync each record to the
+	disk (see :class:`marketing_engine.engine.journal.Writer`)."""
 	directory = journal_directory(name)
 	writer = _journal_writers.get(directory)
 	if writer is None:
-		writer = _journal_writers[directory] = journal.Writer(directory)
+		writer = _journal_writers[directory] = journal.Writer(directory, durable=durable)
 	return writer

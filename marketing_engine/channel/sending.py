@@ -72,7 +72,11 @@ WAIT_FOR_RETRIES_SECONDS = 60  # a job waits for retries due this soon instead o
 # claim's rows are committed, so a claim without it is a dead job's (or one that let go).
 STALE_CLAIM_SECONDS = 10
 CLAIM_ALIVE_SECONDS = 120
-JOB_ALIVE_SECONDS = 120
+# A job refreshes its key at every step (and while it waits for retries), so a killed job's share
+# of the sending is taken up by the scheduler's next minute after this: a second job beside a
+# slow one is safe (claims skip each other's rows), a long-dead one only costs time.
+JOB_ALIVE_SECONDS = 30
+JOB_WAIT_STEP_SECONDS = 5
 # How long a started send waits for Meta's status webhook before it fails as "outcome unknown".
 # Meta's first status comes within seconds; its webhooks can lag in an incident, and a resend
 # could reach someone twice, hence the margin. A site may set its own
@@ -196,7 +200,10 @@ def send_until_done(source, worker: int, in_flight: "collections.deque[Batch]") 
 			due = with_reconnect(next_retry_in, source)
 			if due is None or due > WAIT_FOR_RETRIES_SECONDS or not with_reconnect(source.may_claim):
 				break  # done, paused, or only far retries left (131049): the scheduler comes back
-			time.sleep(max(due, 0.2))
+			wait_until = time.monotonic() + max(due, 0.2)
+			while (left := wait_until - time.monotonic()) > 0:
+				time.sleep(min(left, JOB_WAIT_STEP_SECONDS))
+				plain_redis().set(source.job_key(worker), 1, ex=JOB_ALIVE_SECONDS)
 	plain_redis().delete(source.job_key(worker))
 	with_reconnect(source.finish)
 
@@ -475,7 +482,9 @@ def recover_claims(
 	webhook never confirmed fail after ``unknown_after`` seconds, because resending them could
 	message someone twice."""
 	if unknown_after is None:
-		unknown_after = cint(frappe.conf.get("marketing_engine_unknown_outcome_seconds")) or UNKNOWN_OUTCOME_SECONDS
+		unknown_after = (
+			cint(frappe.conf.get("marketing_engine_unknown_outcome_seconds")) or UNKNOWN_OUTCOME_SECONDS
+		)
 	cutoff = add_to_date(now_datetime(), seconds=-older_than)
 	rows = frappe.db.sql(
 		f"""select name, claimed_by, modified from `tabWhatsApp Message`

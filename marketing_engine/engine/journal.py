@@ -7,7 +7,8 @@ about a fifth of a bare Frappe request; the queue Redis is fast but keeps no dur
 bench's config has no append-only file), so a Redis killed between accept and apply would lose
 what it held. A single ``write`` and ``fdatasync`` to a local file costs tens of microseconds of
 CPU and survives the death of any process (a web worker, the applier, Redis, MariaDB) and of the
-machine's power.
+machine's power. A writer that is not ``durable`` skips the sync: its records survive any process
+dying (the kernel holds them) but not a power cut in the kernel's few seconds of write-back.
 
 The protocol, with no coordinator:
 

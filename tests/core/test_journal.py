@@ -139,3 +139,15 @@ def test_a_forked_child_writes_its_own_file(tmp_path):
 	files = sorted(os.listdir(directory))
 	assert len(files) == 2 and all(f.startswith("open-") for f in files)
 	assert sorted(r.data for t in journal.take(directory) for r in t.records) == [b"child", b"parent"]
+
+
+def test_a_writer_that_is_not_durable_never_syncs(tmp_path, monkeypatch):
+	def no_sync(fd):
+		raise AssertionError("synced")
+
+	monkeypatch.setattr(journal.os, "fdatasync", no_sync)
+	writer = journal.Writer(str(tmp_path), durable=False)
+	writer.append(b"click")
+	with pytest.raises(AssertionError, match="synced"):
+		journal.Writer(str(tmp_path)).append(b"webhook")  # a durable one does
+	assert sorted(r.data for t in journal.take(str(tmp_path)) for r in t.records) == [b"click", b"webhook"]
