@@ -202,15 +202,19 @@ def peek(directory: str) -> list[TakenFile]:
 
 def pending_files(directory: str, limit_files: int | None = None) -> list[str]:
 	try:
-		entries = [e for e in os.scandir(directory) if e.is_file()]
+		entries = list(os.scandir(directory))
 	except FileNotFoundError:
 		return []
-	taken = sorted(e.path for e in entries if e.name.startswith(TAKEN_PREFIX))
-	written = sorted(
-		(e for e in entries if e.name.startswith(OPEN_PREFIX) and e.stat().st_size),
-		key=lambda e: e.stat().st_mtime_ns,
-	)
-	files = taken + [e.path for e in written]
+	taken, written = [], []
+	for entry in entries:
+		try:
+			if entry.name.startswith(TAKEN_PREFIX):
+				taken.append(entry.path)
+			elif entry.name.startswith(OPEN_PREFIX) and (stat := entry.stat()).st_size:
+				written.append((stat.st_mtime_ns, entry.path))
+		except FileNotFoundError:
+			continue  # taken or deleted by a reader since the directory was listed
+	files = sorted(taken) + [path for _, path in sorted(written)]
 	return files[:limit_files] if limit_files else files
 
 

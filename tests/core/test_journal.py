@@ -33,6 +33,12 @@ def write_numbers(directory: str, start: int, count: int, threads: int, acknowle
 		thread.join()
 
 
+def look_while_taken(directory: str, times: int) -> None:
+	for _ in range(times):
+		journal.has_records(directory)
+		journal.peek(directory)
+
+
 def read_all_records(directory: str) -> list[int]:
 	numbers = []
 	for taken in journal.take(directory):
@@ -55,6 +61,8 @@ def test_every_acknowledged_record_is_read_once_while_writers_run_and_die(tmp_pa
 	acknowledged: set[int] = set()
 	killed = False
 	deadline = time.monotonic() + 60
+	looker = context.Process(target=look_while_taken, args=(directory, 3000))
+	looker.start()  # the scheduler's "anything waiting?" while files are taken under it
 	while any(p.is_alive() for p in writers) and time.monotonic() < deadline:
 		read.extend(read_all_records(directory))
 		while receive.poll():
@@ -64,6 +72,8 @@ def test_every_acknowledged_record_is_read_once_while_writers_run_and_die(tmp_pa
 			killed = True
 	for process in writers:
 		process.join()
+	looker.join()
+	assert looker.exitcode == 0, "listing the journal failed while files were taken"
 	while receive.poll():
 		acknowledged.add(receive.recv())
 	read.extend(read_all_records(directory))  # what the dead and finished writers left
