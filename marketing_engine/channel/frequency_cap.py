@@ -59,9 +59,11 @@ def refresh_frequency_caps(addresses: list[str] | None = None) -> None:
 	if addresses is not None and not addresses:
 		return
 	if not cap.enabled:
-		frappe.db.sql(
-			"update `tabWhatsApp Consent` set marketing_capped_until = null where marketing_capped_until is not null"
-		)
+		if addresses is None:  # turned off: nobody stays held back (a batch has nothing to keep)
+			frappe.db.sql(
+				"""update `tabWhatsApp Consent` set marketing_capped_until = null
+				where marketing_capped_until is not null"""
+			)
 		return
 	mine = "and rm.{0} in %(addresses)s" if addresses is not None else ""
 	frappe.db.sql(
