@@ -173,6 +173,25 @@ def journal_directory(name: str) -> str:
 	return os.path.abspath(frappe.get_site_path("private", name))
 
 
+def drain_journal(name: str, keep, commit: bool = True) -> int:
+	"""Take every file of the site's journal ``name``; ``keep(records)`` writes their rows and
+	returns how many. Each file is deleted once its rows are committed, so a reader that dies
+	between the two reads it again: ``keep`` must keep each record once. Returns rows kept.
+	(``commit=False``: tests that stay inside their own transaction.)"""
+	kept = 0
+	for taken in journal.take(journal_directory(name)):
+		kept += keep(taken.records)
+		if commit:
+			frappe.db.commit()
+		if taken.problem:
+			frappe.log_error(
+				f"Journal file {name} not whole",
+				f"{taken.path}: {taken.problem}. Its whole records were kept; the file is kept aside.",
+			)
+		taken.done()
+	return kept
+
+
 def journal_writer(name: str, durable: bool = True) -> journal.Writer:
 	"""This process's writer of the journal ``name``; ``durable`` writers sync each record to the
 	disk (see :class:`marketing_engine.engine.journal.Writer`)."""

@@ -76,7 +76,13 @@ from marketing_engine.background import is_lost_connection, plain_redis, reconne
 from marketing_engine.benchmarks.dispatch_setup import ACCOUNT, ensure_channel
 from marketing_engine.benchmarks.links import BROWSER
 from marketing_engine.benchmarks.seed import insert_rows, standard_columns
-from marketing_engine.benchmarks.webhooks import GUNICORN_THREADS, GUNICORN_WORKERS, stop, wait_for_ping
+from marketing_engine.benchmarks.webhooks import (
+	GUNICORN_THREADS,
+	GUNICORN_WORKERS,
+	pid_named,
+	stop,
+	wait_for_ping,
+)
 from marketing_engine.channel import sending
 from marketing_engine.drips import enrolment
 from marketing_engine.drips.sending import NAME as DRIP_JOB
@@ -822,7 +828,9 @@ class Chaos(Stoppable):
 
 	def do_mariadb(self, fault: Fault) -> None:
 		"""SIGKILL, as a crash or the OOM killer would; mysqld_safe starts it again."""
-		pid = pid_of("mariadbd")
+		pid = pid_named("mariadbd")
+		if pid is None:
+			raise RuntimeError("no mariadbd process")
 		began = time.time()
 		os.kill(pid, signal.SIGKILL)
 		while os.path.exists(f"/proc/{pid}"):
@@ -880,18 +888,6 @@ def site_database() -> dict:
 		"password": frappe.conf.db_password,
 		"database": frappe.conf.db_name,
 	}
-
-
-def pid_of(name: str) -> int:
-	for entry in os.listdir("/proc"):
-		if entry.isdigit():
-			try:
-				with open(f"/proc/{entry}/comm") as f:
-					if f.read().strip() == name:
-						return int(entry)
-			except OSError:
-				continue
-	raise RuntimeError(f"no {name} process")
 
 
 def mariadb_answers() -> bool:

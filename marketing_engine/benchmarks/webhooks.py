@@ -541,7 +541,7 @@ def wait_until_all_read(campaign: str, messages: int, started: float) -> dict:
 def pending_events() -> int:
 	"""Rows not yet applied and journal records not yet rows."""
 	rows = frappe.db.count("WhatsApp Webhook Event", {"account": ACCOUNT, "status": "Pending"})
-	return rows + sum(len(t.records) for t in journal.peek(journal_directory()))
+	return rows + journal.count_records(journal_directory())
 
 
 def start_workers(pool: list, count: int, log: str) -> None:

@@ -47,8 +47,7 @@ LINGER_POLL_SECONDS = 0.1
 def store(account: str, raw: bytes) -> None:
 	"""Keep the verified body in the journal (on the disk when this returns), then wake the
 	applier. Raises when the journal cannot be written: the request is then not answered 200."""
-	header = json.dumps({"account": account, "received_at": str(site_now())}).encode()
-	background.journal_writer(JOURNAL).append(header + b"\n" + raw)
+	background.journal_writer(JOURNAL).append(journal_record(account, raw))
 	try:
 		wake_applier()
 	except Exception:
@@ -63,26 +62,25 @@ def journal_directory() -> str:
 	return background.journal_directory(JOURNAL)
 
 
+def journal_record(account: str, raw: bytes) -> bytes:
+	"""What the journal keeps of a webhook: who signed it and when, then the body as received."""
+	header = json.dumps({"account": account, "received_at": str(site_now())}).encode()
+	return header + b"\n" + raw
+
+
 def ingest_journal(commit: bool = True) -> int:
-	"""Move the journal's records into WhatsApp Webhook Event rows, a file at a time, each file
-	deleted once its rows are committed. A record kept by an earlier ingest that died before
-	deleting its file is not kept twice (its ``journal_key`` is unique). Returns records read.
-	(Tests that call the endpoint in their own process keep the rows in their transaction.)"""
-	read = 0
-	for taken in journal.take(journal_directory()):
-		rows = [event_row(record) for record in taken.records]
-		for chunk in insert_chunks(rows):
-			insert_events(chunk)
-		if commit:
-			frappe.db.commit()
-		if taken.problem:
-			frappe.log_error(
-				"WhatsApp webhook journal file not whole",
-				f"{taken.path}: {taken.problem}. Its whole records were kept; the file is kept aside.",
-			)
-		taken.done()
-		read += len(rows)
-	return read
+	"""Move the journal's records into WhatsApp Webhook Event rows, a file at a time. A record kept
+	by an earlier ingest that died before deleting its file is not kept twice (its ``journal_key``
+	is unique). Returns records read. (Tests that call the endpoint in their own process keep the
+	rows in their transaction.)"""
+	return background.drain_journal(JOURNAL, keep_events, commit=commit)
+
+
+def keep_events(records: list[journal.Record]) -> int:
+	rows = [event_row(record) for record in records]
+	for chunk in insert_chunks(rows):
+		insert_events(chunk)
+	return len(rows)
 
 
 # One insert statement carries at most this much payload: MariaDB refuses a statement over its

@@ -200,6 +200,11 @@ def peek(directory: str) -> list[TakenFile]:
 	return found
 
 
+def count_records(directory: str) -> int:
+	"""Records the journal holds now, not yet taken away."""
+	return sum(len(taken.records) for taken in peek(directory))
+
+
 def pending_files(directory: str, limit_files: int | None = None) -> list[str]:
 	try:
 		entries = list(os.scandir(directory))

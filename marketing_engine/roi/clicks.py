@@ -109,24 +109,30 @@ def write_stranded() -> None:
 
 def write_journal() -> int:
 	"""Write the clicks of every journal file; each file goes once its rows are committed."""
-	written = 0
-	for taken in journal.take(journal_directory()):
-		clicks = []
-		for record in taken.records:
-			try:
-				click = json.loads(record.data)
-				clicks.append(tuple(click[column] for column in COLUMNS))
-			except (ValueError, KeyError, TypeError):
-				# Only this module writes the journal; a record it cannot read is logged, not retried.
-				frappe.log_error("Unreadable waiting click", record.data.decode(errors="replace"))
-		for start in range(0, len(clicks), BATCH_SIZE):
-			insert(clicks[start : start + BATCH_SIZE])
-		frappe.db.commit()
-		if taken.problem:
-			frappe.log_error("Click journal file not whole", f"{taken.path}: {taken.problem}")
-		taken.done()
-		written += len(clicks)
-	return written
+	return background.drain_journal(JOURNAL, keep_clicks)
+
+
+def keep_clicks(records: list[journal.Record]) -> int:
+	return insert_in_batches(readable_clicks([record.data for record in records]))
+
+
+def readable_clicks(entries: list[bytes]) -> list[tuple]:
+	"""Each kept click as a row in COLUMNS' order. Only this module writes them; one it cannot
+	read is logged, not retried."""
+	clicks = []
+	for entry in entries:
+		try:
+			click = json.loads(entry)
+			clicks.append(tuple(click[column] for column in COLUMNS))
+		except (ValueError, KeyError, TypeError):
+			frappe.log_error("Unreadable waiting click", entry.decode(errors="replace"))
+	return clicks
+
+
+def insert_in_batches(clicks: list[tuple]) -> int:
+	for start in range(0, len(clicks), BATCH_SIZE):
+		insert(clicks[start : start + BATCH_SIZE])
+	return len(clicks)
 
 
 def insert(clicks: list) -> None:
@@ -148,7 +154,7 @@ def insert(clicks: list) -> None:
 
 def waiting_count() -> int:
 	"""Clicks kept and not yet written."""
-	return sum(len(taken.records) for taken in journal.peek(journal_directory()))
+	return journal.count_records(journal_directory())
 
 
 def journal_directory() -> str:

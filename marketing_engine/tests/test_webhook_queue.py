@@ -149,8 +149,7 @@ class TestWebhookQueue(LiveChannelTestCase):
 			for message_id in ids:
 				body = json.loads(statuses_of([message_id], "delivered"))
 				body["entry"][0]["changes"][0]["value"]["padding"] = padding  # fields Meta may add
-				header = json.dumps({"account": SYSTEM_ACCOUNT, "received_at": str(frappe.utils.now())})
-				writer.append(header.encode() + b"\n" + json.dumps(body).encode())
+				writer.append(webhook_events.journal_record(SYSTEM_ACCOUNT, json.dumps(body).encode()))
 			(taken,) = journal.peek(webhook_events.journal_directory())
 			self.assertGreater(sum(len(r.data) for r in taken.records), packet)
 		finally:

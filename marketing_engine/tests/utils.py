@@ -450,7 +450,7 @@ def kept_webhooks() -> int:
 	from marketing_engine.engine import journal
 
 	frappe.db.rollback()
-	records = sum(len(t.records) for t in journal.peek(journal_directory()))
+	records = journal.count_records(journal_directory())
 	return frappe.db.count("WhatsApp Webhook Event") + records
 
 
