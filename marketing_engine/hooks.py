@@ -82,6 +82,7 @@ whatsapp_sending_resumed = [
 	"marketing_engine.campaigns.dispatch.resume_after_hold",
 ]
 whatsapp_held_by = ["marketing_engine.campaigns.dispatch.held_by", "marketing_engine.drips.sending.held_by"]
+whatsapp_ad_referral = ["marketing_engine.roi.ads.record_referral"]
 whatsapp_campaigns_touched = ["marketing_engine.campaigns.dispatch.refresh_counters"]
 whatsapp_template_users = [
 	"marketing_engine.campaigns.dispatch.campaigns_using",

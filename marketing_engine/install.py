@@ -8,7 +8,7 @@ from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_sett
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
 	ship_published_rate_card,
 )
-from marketing_engine.roi.attribution import SOURCE
+from marketing_engine.roi.attribution import AD_SOURCE, SOURCE
 
 ROLES = ("Marketing Manager", "Marketing User")
 
@@ -54,9 +54,10 @@ def ensure_roles():
 
 
 def ensure_lead_source():
-	"""ERPNext's Lead Source that campaign bookings carry."""
-	if not frappe.db.exists("Lead Source", SOURCE):
-		frappe.get_doc({"doctype": "Lead Source", "source_name": SOURCE}).insert(ignore_permissions=True)
+	"""ERPNext's Lead Sources that campaign bookings and Click-to-WhatsApp ad leads carry."""
+	for source in (SOURCE, AD_SOURCE):
+		if not frappe.db.exists("Lead Source", source):
+			frappe.get_doc({"doctype": "Lead Source", "source_name": source}).insert(ignore_permissions=True)
 
 
 def set_default_settings():

@@ -236,6 +236,11 @@ def store_inbound(account: str, event: InboundMessage, touched: Touched | None =
 		message.insert(ignore_permissions=True)
 	except frappe.DuplicateEntryError:
 		return None  # the same message delivered twice at once
+	if event.referral:
+		signals.ad_referral(message, event.referral)  # may make the Lead: before consent links
+		contact = contact or (
+			(message.contact_doctype, message.contact_name) if message.contact_name else None
+		)
 	if answered:
 		frappe.db.sql(
 			"update `tabWhatsApp Message` set replied_at=%s where name=%s and replied_at is null",

@@ -19,6 +19,8 @@ hook                           called with                                 liste
 ``whatsapp_campaigns_touched`` campaign names whose messages changed       campaigns: counters refreshed
 ``whatsapp_template_users``    a template about to be deleted; answers     campaigns and drips
                                what still uses it
+``whatsapp_ad_referral``       the stored inbound message and its          roi: the ad, its Campaign,
+                               Click-to-WhatsApp ``AdReferral``            the Lead, the touch
 =============================  ==========================================  =============================
 """
 
@@ -33,6 +35,7 @@ SENDING_RESUMED = "whatsapp_sending_resumed"
 HELD_BY = "whatsapp_held_by"
 CAMPAIGNS_TOUCHED = "whatsapp_campaigns_touched"
 TEMPLATE_USERS = "whatsapp_template_users"
+AD_REFERRAL = "whatsapp_ad_referral"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ def opted_out(consent) -> None:
 
 def replied(message, answered) -> None:
 	_tell(REPLIED, message, answered)
+
+
+def ad_referral(message, referral) -> None:
+	_tell(AD_REFERRAL, message, referral)
 
 
 def sending_paused(hold: Hold) -> None:

@@ -21,7 +21,7 @@ TOKEN_LENGTH = 22  # base64url of 16 bytes, without padding
 # 16 bytes fill 21 characters and 2 bits of the 22nd, whose last 4 bits are zero: A, Q, g or w.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
-TOUCH_KINDS = ("utm_landing", "click", "reply")
+TOUCH_KINDS = ("utm_landing", "click", "reply", "ad")
 
 # Not a person: link preview fetchers, crawlers and scripts, matched in the lowercased User-Agent.
 # WhatsApp fetches a link's preview with "WhatsApp/<version> <platform>" (e.g.
@@ -95,7 +95,8 @@ def is_link_preview_or_bot(user_agent: str | None, method: str | None = "GET") -
 @dataclass(frozen=True)
 class Touch:
 	"""Something a person did because of a message: landed on the website with its UTM
-	parameters, clicked its tracked link, or replied to it."""
+	parameters, clicked its tracked link, or replied to it; or wrote from a Click-to-WhatsApp ad
+	(``ad``: the WhatsApp Ad)."""
 
 	kind: str  # one of TOUCH_KINDS
 	at: datetime
@@ -103,6 +104,7 @@ class Touch:
 	sequence: str | None = None
 	step: int | str | None = None
 	message: str | None = None
+	ad: str | None = None
 
 	def __post_init__(self):
 		if self.kind not in TOUCH_KINDS:

@@ -101,10 +101,56 @@ class InboundMessage:
 	user_id: str | None = None
 	parent_user_id: str | None = None
 	username: str | None = None
+	referral: AdReferral | None = None  # the first message after a tap on an ad or post
 
 	@property
 	def identity(self) -> Identity:
 		return Identity(self.wa_id, self.user_id, self.parent_user_id, self.username, self.profile_name)
+
+
+@dataclass
+class AdReferral:
+	"""Meta's ``referral`` on the message a user sends from a Click-to-WhatsApp ad or a post:
+	which ad (``source_id``), the ad's text and media, and the click id (``ctwa_clid``) the
+	Conversions API takes back."""
+
+	source_id: str
+	source_type: str  # ad or post
+	source_url: str | None = None
+	headline: str | None = None
+	body: str | None = None
+	media_type: str | None = None
+	media_url: str | None = None
+	ctwa_clid: str | None = None
+	welcome_message: str | None = None
+
+
+def ad_referral(referral) -> AdReferral | None:
+	"""The ``referral`` object of a message, or None when there is none or it names no source
+	(nothing to attribute to). Strings are trimmed to what the app stores."""
+	if not isinstance(referral, dict) or not str(referral.get("source_id") or "").strip():
+		return None
+
+	def text(key, limit=140):
+		value = str(referral.get(key) or "").strip()
+		return value[:limit] or None
+
+	welcome = referral.get("welcome_message") if isinstance(referral.get("welcome_message"), dict) else {}
+	media_type = text("media_type")
+	media_url = text("image_url" if media_type == "image" else "video_url", 1000) or text(
+		"thumbnail_url", 1000
+	)
+	return AdReferral(
+		source_id=text("source_id"),
+		source_type=text("source_type") or "ad",
+		source_url=text("source_url", 1000),
+		headline=text("headline"),
+		body=text("body", 1000),
+		media_type=media_type,
+		media_url=media_url,
+		ctwa_clid=text("ctwa_clid", 1000),
+		welcome_message=str(welcome.get("text") or "")[:1000] or None,
+	)
 
 
 @dataclass
@@ -349,6 +395,7 @@ def _inbound_message(message: dict, contacts: _Contacts, phone_number_id: str | 
 		user_id=user_id,
 		parent_user_id=message.get("from_parent_user_id") or contact.get("parent_user_id"),
 		username=_profile(contact).get("username"),
+		referral=ad_referral(message.get("referral")),
 	)
 
 

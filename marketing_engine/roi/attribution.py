@@ -21,7 +21,8 @@ from marketing_engine.engine.tracking import Touch, last_touch
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 
 SOURCE = "WhatsApp"  # ERPNext Lead Source, created on install
-TOUCH_LABELS = {"utm_landing": "UTM Landing", "click": "Click", "reply": "Reply"}
+AD_SOURCE = "WhatsApp Ad"  # ERPNext Lead Source of Click-to-WhatsApp ad leads
+TOUCH_LABELS = {"utm_landing": "UTM Landing", "click": "Click", "reply": "Reply", "ad": "Ad"}
 
 
 # -- campaigns and their keys ------------------------------------------------------------------
@@ -58,6 +59,9 @@ def erpnext_campaign_of(origin: tuple[str, str]) -> str | None:
 
 
 def origin_of_erpnext_campaign(campaign: str | None) -> tuple[str, str] | None:
+	"""The campaign, drip sequence or Click-to-WhatsApp ad (WhatsApp Ad) owning an ERPNext Campaign."""
+	if campaign and (ad := frappe.db.get_value("WhatsApp Ad", {"campaign": campaign})):
+		return _origin_where("campaign", campaign) or ("WhatsApp Ad", ad)
 	return _origin_where("campaign", campaign)
 
 
@@ -148,11 +152,9 @@ def before_sales_order_submit(doc, method=None) -> None:
 		return  # set by hand, or carried from the lead: respected
 	touch = last_touch_of(doc.customer, now_datetime())
 	if touch:
-		origin = (
-			("WhatsApp Campaign", touch.campaign) if touch.campaign else ("Drip Sequence", touch.sequence)
-		)
+		origin = origin_of_touch(touch)
 		doc.campaign = erpnext_campaign_of(origin)
-		doc.source = doc.source or SOURCE
+		doc.source = doc.source or (AD_SOURCE if touch.ad else SOURCE)
 		doc.flags.whatsapp_touch = touch
 
 
@@ -174,6 +176,7 @@ def on_sales_order_submit(doc, method=None) -> None:
 			"revenue": doc.base_net_total,
 			"campaign": origin[1] if origin[0] == "WhatsApp Campaign" else None,
 			"drip_sequence": origin[1] if origin[0] == "Drip Sequence" else None,
+			"ad": origin[1] if origin[0] == "WhatsApp Ad" else None,
 			"drip_step": touch.step if touch else None,
 			"erpnext_campaign": doc.campaign,
 			"touch": TOUCH_LABELS.get(touch.kind) if touch else None,
@@ -200,12 +203,22 @@ def landing_of(order, origin) -> Touch | None:
 	lead = lead_of(order)
 	if lead:
 		created = frappe.db.get_value("Lead", lead, "creation")
+		if origin[0] == "WhatsApp Ad":
+			return Touch("ad", get_datetime(created), ad=origin[1])
 		return Touch("utm_landing", get_datetime(created), **_origin_kwargs(origin))
 	return None
 
 
 def _origin_kwargs(origin) -> dict:
 	return {"campaign": origin[1]} if origin[0] == "WhatsApp Campaign" else {"sequence": origin[1]}
+
+
+def origin_of_touch(touch: Touch) -> tuple[str, str]:
+	if touch.ad:
+		return "WhatsApp Ad", touch.ad
+	if touch.campaign:
+		return "WhatsApp Campaign", touch.campaign
+	return "Drip Sequence", touch.sequence
 
 
 # -- touches -----------------------------------------------------------------------------------
@@ -253,4 +266,12 @@ def last_touch_of(customer: str | None, booked_at) -> Touch | None:
 			(addresses, since, booked_at),
 		)
 	]
-	return last_touch([t for t in touches if t.campaign or t.sequence], booked_at, window)
+	touches += [
+		Touch("ad", get_datetime(at), ad=ad, message=message)
+		for at, ad, message in frappe.db.sql(
+			"""select r.received_at, r.ad, r.message from `tabWhatsApp Ad Referral` r
+			where r.phone in %s and r.received_at between %s and %s""",
+			(addresses, since, booked_at),
+		)
+	]
+	return last_touch([t for t in touches if t.campaign or t.sequence or t.ad], booked_at, window)

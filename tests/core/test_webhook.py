@@ -700,3 +700,73 @@ def test_malformed_payloads_are_refused(raw):
 def test_unknown_fields_are_ignored():
 	assert parse(delivery("business_capability_update", {"max_daily_conversation_per_phone": 1})) == []
 	assert parse(delivery("security", ["anything"])) == []
+
+
+def ad_message(referral, message_id="wamid.AD1"):
+	return delivery(
+		"messages",
+		{
+			"metadata": METADATA,
+			"contacts": [{"wa_id": ASHA_PHONE, "user_id": ASHA_BSUID, "profile": {"name": "Asha"}}],
+			"messages": [
+				{
+					"from": ASHA_PHONE,
+					"from_user_id": ASHA_BSUID,
+					"id": message_id,
+					"timestamp": "1764000000",
+					"type": "text",
+					"text": {"body": "Hi, is the monsoon offer still on?"},
+					**({"referral": referral} if referral is not None else {}),
+				}
+			],
+		},
+	)
+
+
+def test_a_click_to_whatsapp_referral_is_parsed_with_its_ad_and_click_id():
+	(message,) = parse(
+		ad_message(
+			{
+				"source_url": "https://fb.me/3cr4Wqqkk",
+				"source_id": "120212345678901234",
+				"source_type": "ad",
+				"body": "Book a monsoon portrait session this weekend",
+				"headline": "  Monsoon portraits  ",
+				"media_type": "video",
+				"video_url": "https://video.example/ad.mp4",
+				"thumbnail_url": "https://img.example/thumb.jpg",
+				"ctwa_clid": "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0-eM-GABDLOPaOdRMv-_zfUQ2a",
+				"welcome_message": {"text": "Hi! Ask us about portraits"},
+			}
+		)
+	)
+	referral = message.referral
+	assert isinstance(message, InboundMessage) and message.text.startswith("Hi, is the monsoon")
+	assert referral.source_id == "120212345678901234" and referral.source_type == "ad"
+	assert referral.headline == "Monsoon portraits"  # trimmed
+	assert referral.media_type == "video" and referral.media_url == "https://video.example/ad.mp4"
+	assert referral.ctwa_clid.startswith("ARAkLkA8") and referral.source_url == "https://fb.me/3cr4Wqqkk"
+	assert referral.welcome_message == "Hi! Ask us about portraits"
+
+
+def test_a_post_referral_without_click_id_and_an_image_ad():
+	(post,) = parse(ad_message({"source_id": "987", "source_type": "post", "source_url": "https://fb.me/p"}))
+	assert post.referral.source_type == "post" and post.referral.ctwa_clid is None
+	assert post.referral.headline is None and post.referral.media_url is None
+	(image,) = parse(
+		ad_message({"source_id": "55", "media_type": "image", "image_url": "https://img.example/a.jpg"})
+	)
+	assert image.referral.source_type == "ad"  # Meta names ads "ad"; missing means an ad
+	assert image.referral.media_url == "https://img.example/a.jpg"
+
+
+@pytest.mark.parametrize("referral", [None, {}, {"source_id": "  "}, "an ad", ["120"], {"headline": "No id"}])
+def test_a_message_without_a_usable_referral_has_none(referral):
+	(message,) = parse(ad_message(referral))
+	assert message.referral is None
+
+
+def test_referral_strings_are_cut_to_what_is_stored():
+	(message,) = parse(ad_message({"source_id": "1" * 500, "headline": "h" * 500, "body": "b" * 5000}))
+	assert len(message.referral.source_id) == 140 and len(message.referral.headline) == 140
+	assert len(message.referral.body) == 1000

@@ -14,6 +14,7 @@ class Attribution(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		ad: DF.Link | None
 		campaign: DF.Link | None
 		customer: DF.Link | None
 		drip_sequence: DF.Link | None
@@ -24,7 +25,7 @@ class Attribution(Document):
 		revenue: DF.Currency
 		sales_order: DF.Link
 		status: DF.Literal["Active", "Cancelled"]
-		touch: DF.Literal["UTM Landing", "Click", "Reply"]
+		touch: DF.Literal["UTM Landing", "Click", "Reply", "Ad"]
 		touch_at: DF.Datetime | None
 	# end: auto-generated types
 	pass
