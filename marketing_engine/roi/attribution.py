@@ -60,9 +60,11 @@ def erpnext_campaign_of(origin: tuple[str, str]) -> str | None:
 
 def origin_of_erpnext_campaign(campaign: str | None) -> tuple[str, str] | None:
 	"""The campaign, drip sequence or Click-to-WhatsApp ad (WhatsApp Ad) owning an ERPNext Campaign."""
-	if campaign and (ad := frappe.db.get_value("WhatsApp Ad", {"campaign": campaign})):
-		return _origin_where("campaign", campaign) or ("WhatsApp Ad", ad)
-	return _origin_where("campaign", campaign)
+	origin = _origin_where("campaign", campaign)
+	if origin or not campaign:
+		return origin
+	ad = frappe.db.get_value("WhatsApp Ad", {"campaign": campaign})
+	return ("WhatsApp Ad", ad) if ad else None
 
 
 def _origin_where(field: str, value: str | None) -> tuple[str, str] | None:
@@ -199,7 +201,8 @@ def lead_of(order) -> str | None:
 
 
 def landing_of(order, origin) -> Touch | None:
-	"""The lead that arrived through the campaign's link: its creation is the touch."""
+	"""The lead that arrived through the campaign's link, or wrote from the ad: its creation is the
+	touch."""
 	lead = lead_of(order)
 	if lead:
 		created = frappe.db.get_value("Lead", lead, "creation")
