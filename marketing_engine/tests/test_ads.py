@@ -6,16 +6,16 @@ import time
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import add_to_date
 
 from marketing_engine.tests.test_webhook import inbound
 from marketing_engine.tests.utils import (
 	TEST_CUSTOMER_GROUP,
 	TEST_TERRITORY,
+	book_lead,
+	campaign_efficiency_row,
 	configure_channel,
 	make_customer,
 	make_sales_order,
-	make_service_item,
 	sandbox_numbers,
 	start_simulator,
 	webhook_request,
@@ -110,18 +110,8 @@ class TestClickToWhatsAppAds(FrappeTestCase):
 		self.assertEqual(frappe.db.count("Lead", {"whatsapp_number": f"+{wa(1)}"}), 1)
 		self.assertEqual(frappe.db.count("Campaign", {"campaign_name": f"_ME Monsoon portraits {RUN}"}), 1)
 
-		from erpnext.crm.doctype.lead.lead import make_quotation
-		from erpnext.selling.doctype.quotation.quotation import make_sales_order as order_from_quotation
-
-		quotation = make_quotation(lead.name)
-		quotation.append("items", {"item_code": make_service_item(), "qty": 1, "rate": 24000})
-		quotation.insert()
-		quotation.submit()
+		quotation, order = book_lead(lead.name, 24000)
 		self.assertEqual(quotation.campaign, ad.campaign)
-		order = order_from_quotation(quotation.name)
-		order.delivery_date = add_to_date(None, days=30, as_string=True)
-		order.insert()
-		order.submit()
 		(row,) = frappe.get_all(
 			"Attribution", {"sales_order": order.name}, ["ad", "campaign", "touch", "revenue", "lead"]
 		)
@@ -129,10 +119,7 @@ class TestClickToWhatsAppAds(FrappeTestCase):
 			(row.ad, row.campaign, row.touch, row.revenue, row.lead), (AD_ID, None, "Ad", 24000, lead.name)
 		)
 
-		from erpnext.crm.report.campaign_efficiency.campaign_efficiency import execute
-
-		_columns, rows = execute(frappe._dict(from_date="2000-01-01", to_date=frappe.utils.add_days(None, 1)))
-		efficiency = next(r for r in rows if r["campaign_name"] == ad.campaign)
+		efficiency = campaign_efficiency_row(ad.campaign)
 		self.assertEqual(
 			(efficiency["lead_count"], efficiency["quot_count"], efficiency["order_count"]), (1, 1, 1)
 		)

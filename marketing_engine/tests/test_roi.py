@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 import requests
-from frappe.utils import add_to_date, get_url, now_datetime
+from frappe.utils import get_url, now_datetime
 
 from marketing_engine.channel.consent import record_opt_in
 from marketing_engine.engine.consent import OptInSource
@@ -22,11 +22,12 @@ from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
 	LiveChannelTestCase,
 	RQWorker,
+	book_lead,
+	campaign_efficiency_row,
 	group_segment,
 	make_customer,
 	make_customer_group,
 	make_sales_order,
-	make_service_item,
 	template_name,
 	wait_until,
 	webhooks_applied,
@@ -166,18 +167,8 @@ class TestROI(LiveChannelTestCase):
 		self.assertEqual(lead.lead_owner, studio_user)
 
 		# The studio quotes the lead and books it: ERPNext carries the campaign to the order.
-		from erpnext.crm.doctype.lead.lead import make_quotation
-		from erpnext.selling.doctype.quotation.quotation import make_sales_order
-
-		quotation = make_quotation(lead.name)
-		quotation.append("items", {"item_code": make_service_item(), "qty": 1, "rate": 50000})
-		quotation.insert()
-		quotation.submit()
+		quotation, order = book_lead(lead.name, 50000)
 		self.assertEqual(quotation.campaign, campaign.campaign)
-		order = make_sales_order(quotation.name)
-		order.delivery_date = add_to_date(None, days=30, as_string=True)
-		order.insert()
-		order.submit()
 		frappe.db.commit()
 		self.assertEqual((order.customer, order.campaign), (customer, campaign.campaign))
 
@@ -194,7 +185,7 @@ class TestROI(LiveChannelTestCase):
 		self.assertEqual((figures["bookings"], figures["revenue"], figures["clicked"]), (1, 50000, 1))
 		self.assertGreater(figures["cost"], 0)
 		self.assertAlmostEqual(figures["roi"], 50000 / figures["cost"], places=2)
-		efficiency = self.efficiency_row(campaign.campaign)
+		efficiency = campaign_efficiency_row(campaign.campaign)
 		self.assertEqual(
 			(
 				efficiency["lead_count"],
@@ -213,12 +204,6 @@ class TestROI(LiveChannelTestCase):
 			frappe.db.get_value("Attribution", {"sales_order": order.name}, "status"), "Cancelled"
 		)
 		self.assertEqual(campaign_figures(campaign.name)["revenue"], 0)
-
-	def efficiency_row(self, erpnext_campaign: str) -> dict:
-		from erpnext.crm.report.campaign_efficiency.campaign_efficiency import execute
-
-		_columns, rows = execute(frappe._dict(from_date="2000-01-01", to_date=frappe.utils.add_days(None, 1)))
-		return next(r for r in rows if r["campaign_name"] == erpnext_campaign)
 
 	def test_a_forged_or_unknown_token_goes_home_and_records_nothing(self):
 		for path in ("/r/AAAAAAAAAAAAAAAAAAAAAA", "/r/not-a-token", "/r/%27%20or%201=1--"):

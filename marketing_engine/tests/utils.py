@@ -236,6 +236,31 @@ def make_sales_order(
 	return order
 
 
+def book_lead(lead: str, rate: float):
+	"""The studio quotes a Lead and books it, as Desk does (Lead -> Quotation -> Sales Order):
+	``(quotation, order)``, both submitted."""
+	from erpnext.crm.doctype.lead.lead import make_quotation
+	from erpnext.selling.doctype.quotation.quotation import make_sales_order as order_from_quotation
+
+	quotation = make_quotation(lead)
+	quotation.append("items", {"item_code": make_service_item(), "qty": 1, "rate": rate})
+	quotation.insert()
+	quotation.submit()
+	order = order_from_quotation(quotation.name)
+	order.delivery_date = add_days(nowdate(), 30)
+	order.insert()
+	order.submit()
+	return quotation, order
+
+
+def campaign_efficiency_row(erpnext_campaign: str) -> dict:
+	"""ERPNext's Campaign Efficiency report, all time, the row of one Campaign."""
+	from erpnext.crm.report.campaign_efficiency.campaign_efficiency import execute
+
+	_columns, rows = execute(frappe._dict(from_date="2000-01-01", to_date=add_days(nowdate(), 1)))
+	return next(r for r in rows if r["campaign_name"] == erpnext_campaign)
+
+
 def make_invoice(order) -> str:
 	"""A submitted Sales Invoice for ``order``, made the way Desk makes it."""
 	from erpnext.selling.doctype.sales_order.sales_order import make_sales_invoice
