@@ -55,6 +55,8 @@ doc_events = {
 		"on_cancel": "marketing_engine.roi.attribution.on_sales_order_cancel",
 	},
 	"Opportunity": {"on_update": "marketing_engine.drips.enrolment.on_inquiry_update"},
+	# Someone who writes from a Click-to-WhatsApp ad: the "Ad Referral" sequences.
+	"WhatsApp Ad Referral": {"after_insert": "marketing_engine.drips.enrolment.on_ad_referral"},
 	# Audiences would recompute everyone's frequency cap at their next read; the studio who
 	# changed the cap pays for it on saving instead of at their next preview.
 	"Marketing Settings": {"on_update": "marketing_engine.channel.frequency_cap.cap_saved"},

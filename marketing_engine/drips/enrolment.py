@@ -110,7 +110,7 @@ def sweep(sequence, now) -> int:
 		)
 		mark_swept(sequence.name, until)
 		return count
-	return 0  # Project Completed enrols from the Project's save
+	return 0  # Project Completed and Ad Referral enrol from their documents
 
 
 def mark_swept(sequence: str, until) -> None:
@@ -363,8 +363,11 @@ def stop(enrollment: str, reason: str, detail: str | None = None, **links) -> in
 	return 0
 
 
-def active_enrollments(address: str | None = None, person: tuple | None = None) -> list[str]:
-	conditions, params = [], {}
+def active_enrollments(
+	address: str | None = None, person: tuple | None = None, started_by: str | None = None
+) -> list[str]:
+	"""The person's active enrollments, but those the message ``started_by`` started."""
+	conditions, params = [], {"started_by": started_by}
 	if address:
 		conditions.append("address = %(address)s")
 		params["address"] = address
@@ -374,7 +377,8 @@ def active_enrollments(address: str | None = None, person: tuple | None = None) 
 	if not conditions:
 		return []
 	return frappe.db.sql(
-		f"select name from `tabDrip Enrollment` where status='Active' and ({' or '.join(conditions)})",
+		f"""select name from `tabDrip Enrollment` where status='Active' and ({" or ".join(conditions)})
+		and not (reference_doctype = 'WhatsApp Message' and reference_name <=> %(started_by)s)""",
 		params,
 		pluck=True,
 	)
@@ -425,6 +429,32 @@ def on_project_update(doc, method=None) -> None:
 		people = in_audience(sequence, [("Customer", doc.customer, "Project", doc.name)])
 		for person in people:
 			enrol(sequence, *person, trigger_at=now_datetime(), key=f"Project|{doc.name}")
+
+
+def on_ad_referral(doc, method=None) -> None:
+	"""doc_events of WhatsApp Ad Referral: someone who wrote from an ad is enrolled in the "Ad
+	Referral" sequences of that ad or of any ad, once per number and ad. The enrollment's
+	document is their message, which is how the reply check knows that this message started it
+	rather than answered it."""
+	if not doc.contact_name:
+		return
+	for sequence in frappe.get_all(
+		"Drip Sequence",
+		filters={"enabled": 1, "status": "Active", "trigger": "Ad Referral"},
+		or_filters=[["ad", "is", "not set"], ["ad", "=", doc.ad]],
+		pluck="name",
+	):
+		people = in_audience(
+			sequence, [(doc.contact_doctype, doc.contact_name, "WhatsApp Message", doc.message)]
+		)
+		for person in people:
+			enrol(
+				sequence,
+				*person,
+				trigger_at=doc.received_at or now_datetime(),
+				# By number: the Lead's Contact, which ERPNext makes with it, is who writes next time.
+				key=f"Ad|{doc.ad}|{doc.phone or doc.user_id or doc.contact_name}",
+			)
 
 
 def on_inquiry_update(doc, method=None) -> None:

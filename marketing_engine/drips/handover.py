@@ -21,7 +21,7 @@ def on_reply(message, answered) -> None:
 	``answered`` (or None)."""
 	person = (message.contact_doctype, message.contact_name) if message.contact_name else None
 	sequences: dict[str, str] = {}  # sequence -> enrollment
-	for enrollment in active_enrollments(message.phone or message.user_id, person):
+	for enrollment in active_enrollments(message.phone or message.user_id, person, started_by=message.name):
 		sequences[frappe.db.get_value("Drip Enrollment", enrollment, "sequence")] = enrollment
 		stop(enrollment, "Replied", (message.body or message.message_type or "")[:140], reply=message.name)
 	drip = (

@@ -13,6 +13,8 @@ MARKETING_COST_SQL = """select sum(cost) from (
 	select round(sum(cost), 2) cost from `tabWhatsApp Message`
 	where billable = 1 and (campaign is not null or drip_sequence is not null)
 	group by campaign, drip_sequence) per_origin"""
+# And what the studio paid Meta for its Click-to-WhatsApp ads (the report's ad rows).
+AD_SPEND_SQL = "select sum(amount) from `tabWhatsApp Ad Spend`"
 
 
 @frappe.whitelist()
@@ -38,12 +40,12 @@ def _rate(statuses: tuple[str, ...]) -> float:
 
 @frappe.whitelist()
 def return_on_spend(filters=None) -> str:
-	"""Revenue attributed to WhatsApp over what Meta billed for it: "100x", as the ROI report
-	writes it. A string, because Desk formats a number card's ``{"value": ...}`` as a number
+	"""Revenue attributed to WhatsApp over what Meta billed for it and for the ads: "100x", as
+	the ROI report writes it. A string, because Desk formats a number card's ``{"value": ...}`` as a number
 	(and shows "Loading..." for ever when it is not one)."""
 	frappe.has_permission("Attribution", "read", throw=True)
 	revenue = frappe.db.sql("select sum(revenue) from `tabAttribution` where status='Active'")[0][0] or 0
-	cost = frappe.db.sql(MARKETING_COST_SQL)[0][0] or 0
+	cost = (frappe.db.sql(MARKETING_COST_SQL)[0][0] or 0) + (frappe.db.sql(AD_SPEND_SQL)[0][0] or 0)
 	ratio = roi(float(cost), float(revenue))
 	return times(ratio) if ratio is not None else "-"
 

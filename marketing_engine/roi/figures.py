@@ -15,6 +15,11 @@ Definitions, per campaign or sequence:
 - cost: what Meta bills, the frozen ``cost`` of the messages its pricing webhook marked billable;
   estimated_cost: the frozen ``cost`` of every sent message;
 - roi: revenue per rupee of cost; revenue_per_recipient: revenue per sent message;
+- for ads, one row per ERPNext Campaign of Click-to-WhatsApp ads (each ad gets a Campaign of its
+  own; a studio may put several under one): audience is the people who wrote from its ads, leads
+  the Leads they became, bookings and revenue those attributed to the ads, and cost the WhatsApp
+  Ad Spend entered for the Campaign or its ads (per month: over a period, the months it touches);
+  message figures stay empty, the ad's messages are the person's, not the studio's;
 - for a campaign with a holdout group: each group's revenue is every submitted Sales Order of its
   customers booked from the campaign's start date to the end of the attribution window, whether
   attributed or not. Customers who were never messaged book too; the difference per person is
@@ -32,7 +37,7 @@ from datetime import timedelta
 
 import frappe
 from frappe import _
-from frappe.utils import cint, flt, getdate
+from frappe.utils import cint, flt, get_first_day, getdate
 
 from marketing_engine.engine.tracking import incremental, roi
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
@@ -40,7 +45,7 @@ from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_sett
 SENT = ("Accepted", "Sent", "Delivered", "Read")
 DELIVERED = ("Delivered", "Read")
 HOLDOUT = "Holdout"  # the error_title of a held-out recipient's Skipped row
-CAMPAIGN, SEQUENCE = "Campaign", "Drip Sequence"
+CAMPAIGN, SEQUENCE, AD = "Campaign", "Drip Sequence", "Ad"
 DOCTYPE_OF_KIND = {CAMPAIGN: "WhatsApp Campaign", SEQUENCE: "Drip Sequence"}
 HOLDOUT_FIGURES = (
 	"messaged_people",
@@ -56,15 +61,17 @@ HOLDOUT_FIGURES = (
 def figures(filters: dict | None = None) -> list[dict]:
 	"""One row per started campaign (any status but Draft), latest first, then one per drip
 	sequence with a message, for ``filters``: ``from_date`` and ``to_date`` (inclusive),
-	``campaign`` (a WhatsApp Campaign) and ``drip_sequence``. Naming only a campaign leaves the
-	sequences out, and the other way round."""
+	``campaign`` (a WhatsApp Campaign), ``drip_sequence`` and ``ad`` (a WhatsApp Ad: its ERPNext
+	Campaign's row). Naming one of them leaves the other kinds out. The ads' rows come last."""
 	filters = frappe._dict(filters or {})
 	period = _period(filters)
-	want_campaigns = bool(filters.campaign or not filters.drip_sequence)
-	want_sequences = bool(filters.drip_sequence or not filters.campaign)
-	campaigns = _campaigns(filters.campaign, period, include_drafts=False) if want_campaigns else []
-	sequences = _sequences(filters.drip_sequence) if want_sequences else []
-	return _rows(campaigns, sequences, period, sequences_without_messages=False)
+	named = filters.campaign or filters.drip_sequence or filters.ad
+	campaigns = (
+		_campaigns(filters.campaign, period, include_drafts=False) if filters.campaign or not named else []
+	)
+	sequences = _sequences(filters.drip_sequence) if filters.drip_sequence or not named else []
+	rows = _rows(campaigns, sequences, period, sequences_without_messages=False)
+	return rows + (ad_rows(filters.ad, period) if filters.ad or not named else [])
 
 
 def campaign_figures(name: str) -> dict | None:
@@ -158,6 +165,7 @@ def _rows(
 				"audience": cint(
 					enrollments.get(record.name) if kind == SEQUENCE else counted.get("audience")
 				),
+				"leads": None,
 				"sent": cint(counted.get("sent")),
 				"delivered": cint(counted.get("delivered")),
 				"read": cint(counted.get("read")),
@@ -174,6 +182,83 @@ def _rows(
 			if kind == CAMPAIGN and record.name in groups:
 				row.update(_holdout_figures(groups[record.name], row["cost"]))
 			rows.append(row)
+	return rows
+
+
+def ad_rows(ad: str | None, period: tuple | None) -> list[dict]:
+	"""One row per ERPNext Campaign of ads (or the one of ``ad``): people, leads, bookings,
+	revenue, spend and ROI, in four grouped queries whatever the number of ads."""
+	groups = frappe.db.sql(
+		f"""select ad.campaign, min(ad.name) as first_ad, count(*) as ads,
+			coalesce(c.campaign_name, ad.campaign) as title
+		from `tabWhatsApp Ad` ad left join `tabCampaign` c on c.name = ad.campaign
+		where ad.campaign is not null
+			{"and ad.campaign = (select campaign from `tabWhatsApp Ad` where name = %(ad)s)" if ad else ""}
+		group by ad.campaign, c.campaign_name
+		order by max(ad.first_referral_at) desc, ad.campaign""",
+		{"ad": ad},
+		as_dict=True,
+	)
+	if not groups:
+		return []
+	start, end = period or (None, None)
+	values = {"campaigns": tuple(g.campaign for g in groups), "start": start, "end": end}
+	if period:
+		values["first_month"] = get_first_day(start)
+	referrals = frappe.db.sql(
+		f"""select ad.campaign,
+			count(distinct coalesce(r.contact_name, r.phone, r.user_id)), count(r.lead)
+		from `tabWhatsApp Ad Referral` r join `tabWhatsApp Ad` ad on ad.name = r.ad
+		where ad.campaign in %(campaigns)s
+			{"and r.received_at >= %(start)s and r.received_at < %(end)s" if period else ""}
+		group by ad.campaign""",
+		values,
+	)
+	people = {campaign: (cint(count), cint(leads)) for campaign, count, leads in referrals}
+	booked = frappe.db.sql(
+		f"""select ad.campaign, count(*), sum(a.revenue)
+		from `tabAttribution` a join `tabWhatsApp Ad` ad on ad.name = a.ad
+		where a.status = 'Active' and ad.campaign in %(campaigns)s
+			{"and coalesce(a.touch_at, a.creation) >= %(start)s and coalesce(a.touch_at, a.creation) < %(end)s" if period else ""}
+		group by ad.campaign""",
+		values,
+	)
+	bookings = {campaign: (cint(count), flt(revenue, 2)) for campaign, count, revenue in booked}
+	spend = dict(
+		frappe.db.sql(
+			f"""select campaign, sum(amount) from `tabWhatsApp Ad Spend`
+			where campaign in %(campaigns)s
+				{"and month >= %(first_month)s and month < %(end)s" if period else ""}
+			group by campaign""",
+			values,
+		)
+	)
+	rows = []
+	for group in groups:
+		audience, leads = people.get(group.campaign, (0, 0))
+		count, revenue = bookings.get(group.campaign, (0, 0.0))
+		cost = flt(spend.get(group.campaign), 2)
+		if period and not (audience or count or cost):
+			continue  # nothing of this ad's in the period
+		one_ad = group.ads == 1
+		rows.append(
+			{
+				"kind": AD,
+				"reference_doctype": "WhatsApp Ad" if one_ad else "Campaign",
+				"name": group.first_ad if one_ad else group.campaign,
+				"title": group.title,
+				"erpnext_campaign": group.campaign,
+				"audience": audience,
+				"leads": leads,
+				**dict.fromkeys(("sent", "delivered", "read", "clicked", "replied", "estimated_cost")),
+				"bookings": count,
+				"revenue": revenue,
+				"cost": cost,
+				"roi": roi(cost, revenue),
+				"revenue_per_recipient": None,
+				**dict.fromkeys(HOLDOUT_FIGURES),
+			}
+		)
 	return rows
 
 

@@ -1,14 +1,19 @@
 """Click-to-WhatsApp ads through the real webhook endpoint: the ad's referral makes a WhatsApp
 Ad with its own ERPNext Campaign, a Lead for someone new, and a touch that a booking is
-attributed to; ERPNext's Campaign Efficiency report counts the ad's lead and order."""
+attributed to; ERPNext's Campaign Efficiency report counts the ad's lead and order, and the WhatsApp
+ROI report sets the studio's ad spend against them. An "Ad Referral" drip sequence welcomes the
+person who wrote."""
 
 import time
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
+from marketing_engine.marketing_engine.report.whatsapp_roi import whatsapp_roi
+from marketing_engine.roi import cards, figures
 from marketing_engine.tests.test_webhook import inbound
 from marketing_engine.tests.utils import (
+	BUSINESS_ACCOUNT,
 	TEST_CUSTOMER_GROUP,
 	TEST_TERRITORY,
 	book_lead,
@@ -18,6 +23,7 @@ from marketing_engine.tests.utils import (
 	make_sales_order,
 	sandbox_numbers,
 	start_simulator,
+	template_name,
 	webhook_request,
 )
 
@@ -170,3 +176,147 @@ class TestClickToWhatsAppAds(FrappeTestCase):
 		self.assertEqual(webhook_request("POST", body, secret=self.secret).status_code, 200)
 		self.assertEqual(frappe.db.count("Lead"), leads_before)
 		self.assertFalse(frappe.db.exists("WhatsApp Ad Referral", {"phone": f"+{wa(6)}"}))
+
+	def spend(self, amount: float, month: str, ad: str | None = None, campaign: str | None = None) -> str:
+		doc = frappe.get_doc(
+			{"doctype": "WhatsApp Ad Spend", "ad": ad, "campaign": campaign, "month": month, "amount": amount}
+		).insert()
+		self.addCleanup(frappe.db.delete, "WhatsApp Ad Spend", {"name": doc.name})
+		return doc.name
+
+	def test_the_roi_report_sets_the_ads_spend_against_its_bookings(self):
+		monsoon = ad_id(10)
+		for n, rate in ((10, 20000), (11, 24000), (12, 28000)):
+			self.write_from_ad(wa(n), source_id=monsoon, headline=f"_ME Monsoon {RUN}")
+			lead = frappe.db.get_value("WhatsApp Ad Referral", {"phone": f"+{wa(n)}"}, "lead")
+			book_lead(lead, rate)
+		self.write_from_ad(wa(13), source_id=monsoon, headline=f"_ME Monsoon {RUN}")  # wrote, not booked
+		campaign = frappe.db.get_value("WhatsApp Ad", monsoon, "campaign")
+		this_month = frappe.utils.get_first_day(frappe.utils.nowdate())
+		self.spend(2500, frappe.utils.add_days(this_month, 9), ad=monsoon)
+		self.spend(1500, frappe.utils.add_months(this_month, -1), campaign=campaign)
+
+		(row,) = figures.figures({"ad": monsoon})
+		self.assertEqual(
+			(row["kind"], row["reference_doctype"], row["name"], row["title"], row["erpnext_campaign"]),
+			("Ad", "WhatsApp Ad", monsoon, f"_ME Monsoon {RUN}", campaign),
+		)
+		self.assertEqual((row["audience"], row["leads"], row["bookings"]), (4, 4, 3))
+		self.assertEqual((row["revenue"], row["cost"], row["roi"]), (72000, 4000, 18.0))
+		self.assertIsNone(row["sent"], "an ad's messages are the people's, not the studio's")
+
+		# This month alone: this month's spend, the people and bookings all came this month.
+		(month,) = figures.figures(
+			{"ad": monsoon, "from_date": this_month, "to_date": frappe.utils.nowdate()}
+		)
+		self.assertEqual((month["cost"], month["revenue"], month["bookings"]), (2500, 72000, 3))
+		# A month with only last month's spend: the spend, nobody, nothing booked.
+		last = frappe.utils.add_months(this_month, -1)
+		(before,) = figures.figures(
+			{"ad": monsoon, "from_date": last, "to_date": frappe.utils.add_days(this_month, -1)}
+		)
+		self.assertEqual(
+			(before["cost"], before["audience"], before["bookings"], before["roi"]), (1500, 0, 0, 0.0)
+		)
+		self.assertEqual(
+			figures.figures({"ad": monsoon, "from_date": "2020-01-01", "to_date": "2020-01-31"}), []
+		)
+
+		# The report shows the ad after the campaigns and sequences; its totals count the spend.
+		report_rows = whatsapp_roi.execute(frappe._dict())[1]
+		self.assertIn(monsoon, [r["name"] for r in report_rows if r["kind"] == "Ad"])
+		self.assertEqual(report_rows[-1]["kind"], "Ad")
+		self.assertNotIn("Ad", {r["kind"] for r in figures.figures({"campaign": "_ME no such campaign"})})
+		summary = whatsapp_roi.execute(frappe._dict())[4]
+		self.assertEqual(
+			cards.return_on_spend(), next(i["value"] for i in summary if i.get("label") == "ROI")
+		)
+
+	def test_spend_entries_are_checked(self):
+		ad = ad_id(14)
+		self.write_from_ad(wa(14), source_id=ad, headline=f"_ME Spend checks {RUN}")
+		campaign = frappe.db.get_value("WhatsApp Ad", ad, "campaign")
+		name = self.spend(1000, "2026-11-17", ad=ad, campaign="_ME typed by hand")
+		kept = frappe.db.get_value("WhatsApp Ad Spend", name, ["campaign", "month"], as_dict=True)
+		self.assertEqual((kept.campaign, str(kept.month)), (campaign, "2026-11-01"))
+		with self.assertRaisesRegex(frappe.DuplicateEntryError, "already has its spend for November 2026"):
+			self.spend(500, "2026-11-30", ad=ad)
+		self.spend(500, "2026-11-30", campaign=campaign)  # the Campaign's own spend, beside the ad's
+		with self.assertRaisesRegex(frappe.ValidationError, "more than zero"):
+			self.spend(0, "2026-12-01", ad=ad)
+		plain = frappe.get_doc({"doctype": "Campaign", "campaign_name": f"_ME Not an ad {RUN}"}).insert().name
+		with self.assertRaisesRegex(frappe.ValidationError, "No WhatsApp Ad belongs to the Campaign"):
+			self.spend(500, "2026-11-01", campaign=plain)
+
+	def ad_sequence(self, name: str, ad: str | None) -> str:
+		doc = frappe.get_doc(
+			{
+				"doctype": "Drip Sequence",
+				"sequence_name": name,
+				"trigger": "Ad Referral",
+				"ad": ad,
+				"enabled": 1,
+				"handover_to": "User",
+				"handover_user": "Administrator",
+				"steps": [{"template": template_name(BUSINESS_ACCOUNT, "review_request"), "wait": 0}],
+			}
+		).insert()
+		for row in doc.variables:
+			row.value_type, row.value = ("Fixed Text", "there")
+		doc.save()
+		frappe.db.commit()
+
+		def remove():
+			frappe.db.delete("Drip Enrollment", {"sequence": doc.name})
+			frappe.db.set_value("Drip Sequence", doc.name, "enabled", 0)
+			frappe.delete_doc("Drip Sequence", doc.name, force=True)
+			frappe.db.commit()
+
+		self.addCleanup(remove)
+		return doc.name
+
+	def test_an_ad_referral_sequence_enrols_the_writer_once_and_their_answer_hands_over(self):
+		welcome_ad, other_ad = ad_id(15), ad_id(16)
+		self.write_from_ad(wa(15), source_id=welcome_ad, headline=f"_ME Welcome {RUN}")
+		self.write_from_ad(wa(16), source_id=other_ad, headline=f"_ME Other {RUN}")
+		this_ad = self.ad_sequence(f"_ME This Ad Welcome {RUN}", welcome_ad)
+		any_ad = self.ad_sequence(f"_ME Any Ad Welcome {RUN}", None)
+		other = self.ad_sequence(f"_ME Other Ad Welcome {RUN}", other_ad)
+
+		message = self.write_from_ad(wa(17), source_id=welcome_ad, headline=f"_ME Welcome {RUN}")
+
+		def enrollments():
+			return {
+				e.sequence: e
+				for e in frappe.get_all(
+					"Drip Enrollment",
+					{"sequence": ("in", (this_ad, any_ad, other))},
+					[
+						"sequence",
+						"status",
+						"contact_doctype",
+						"contact_name",
+						"reference_name",
+						"stop_reason",
+					],
+				)
+			}
+
+		enrolled = enrollments()
+		self.assertEqual(set(enrolled), {this_ad, any_ad}, "the other ad's sequence is not this person's")
+		for enrollment in enrolled.values():
+			# The message that started the sequence did not stop it as a reply.
+			self.assertEqual(enrollment.status, "Active")
+			self.assertEqual(
+				(enrollment.contact_doctype, enrollment.reference_name),
+				("Lead", message.name),
+			)
+
+		# Their next message is an answer: a person takes over.
+		self.write_from_ad(wa(17), text="What are your prices?", source_id=welcome_ad)
+		stopped = enrollments()
+		self.assertEqual({e.status for e in stopped.values()}, {"Stopped"})
+		self.assertEqual({e.stop_reason for e in stopped.values()}, {"Replied"})
+		# Another tap on the same ad does not enrol them again.
+		self.write_from_ad(wa(17), text="Hello again", source_id=welcome_ad)
+		self.assertEqual(len(frappe.get_all("Drip Enrollment", {"sequence": this_ad})), 1)

@@ -33,6 +33,7 @@ class DripSequence(Document):
 			WhatsAppCampaignSegment,
 		)
 
+		ad: DF.Link | None
 		birthday_of: DF.Literal["Customers", "Contacts", "Customers and Contacts"]
 		campaign: DF.Link | None
 		condition: DF.Code | None
@@ -57,7 +58,7 @@ class DripSequence(Document):
 		status: DF.Literal["Active", "Paused"]
 		status_reason: DF.SmallText | None
 		steps: DF.Table[DripStep]
-		trigger: DF.Literal["Project Completed", "Birthday", "Inquiry Stalled", "Date Field"]
+		trigger: DF.Literal["Project Completed", "Birthday", "Inquiry Stalled", "Date Field", "Ad Referral"]
 		utm_source: DF.Data | None
 		variables: DF.Table[DripStepVariable]
 
@@ -224,11 +225,29 @@ SHIPPED = (
 		"description": "An inquiry with no progress for three days gets the portfolio highlights.",
 		"steps": [{"wait": 0, "wait_unit": "Days", "wait_after": "Trigger", "skip_if_booked": 1}],
 	},
+	{
+		"sequence_name": "Welcome for an Ad Lead",
+		"trigger": "Ad Referral",
+		"description": (
+			"Someone who writes from a Click-to-WhatsApp ad gets a welcome at once and the "
+			"portfolio the next day, unless they answer or book first."
+		),
+		"steps": [
+			{"wait": 0, "wait_unit": "Minutes", "wait_after": "Trigger"},
+			{
+				"wait": 1,
+				"wait_unit": "Days",
+				"wait_after": "Trigger",
+				"send_at": "11:00",
+				"skip_if_booked": 1,
+			},
+		],
+	},
 )
 
 
 def ship_sequences() -> None:
-	"""The seed's three sequences, disabled until the studio picks their templates."""
+	"""The seed's sequences, disabled until the studio picks their templates."""
 	for values in SHIPPED:
 		if not frappe.db.exists("Drip Sequence", values["sequence_name"]):
 			frappe.get_doc({"doctype": "Drip Sequence", "enabled": 0, **values}).insert(

@@ -26,6 +26,12 @@ frappe.query_reports["WhatsApp ROI"] = {
 			fieldtype: "Link",
 			options: "Drip Sequence",
 		},
+		{
+			fieldname: "ad",
+			label: __("Ad"),
+			fieldtype: "Link",
+			options: "WhatsApp Ad",
+		},
 	],
 
 	formatter(value, row, column, data, default_formatter) {

@@ -1,8 +1,8 @@
 # Copyright (c) 2026, marketing_engine maintainers and contributors
 # For license information, please see license.txt
 
-"""What each WhatsApp campaign and drip sequence cost and brought in, from marketing_engine.roi.figures
-(the figures the campaign and sequence forms show too)."""
+"""What each WhatsApp campaign, drip sequence and Click-to-WhatsApp ad cost and brought in, from
+marketing_engine.roi.figures (the figures the campaign and sequence forms show too)."""
 
 import frappe
 from frappe import _
@@ -44,7 +44,7 @@ def columns() -> list[dict]:
 		},
 		{
 			"fieldname": "name",
-			"label": _("Campaign / Sequence"),
+			"label": _("Campaign / Sequence / Ad"),
 			"fieldtype": "Dynamic Link",
 			"options": "reference_doctype",
 			"width": 220,
@@ -58,6 +58,7 @@ def columns() -> list[dict]:
 			"width": 160,
 		},
 		count("audience", _("Audience")),
+		count("leads", _("Leads")),
 		count("sent", _("Sent")),
 		count("delivered", _("Delivered")),
 		count("read", _("Read")),
