@@ -130,6 +130,9 @@ def rules_of(segment) -> list[Rule]:
 			booked_to=getdate(row.booked_to) if row.booked_to else None,
 			booked_months_ago=cint(row.booked_months_ago) or None,
 			row=row.idx,
+			engaged_with=row.get("engaged_with") or None,
+			engagement_reference=row.get("engagement_reference") or None,
+			within_days=cint(row.get("within_days")) or None,
 		)
 		for row in segment.rules
 	]
@@ -203,7 +206,59 @@ def rule_condition(rule: Rule, params: dict, key: str) -> str:
 		return _compare_date("date(c.creation)", op, rule, param)
 	if criterion == "Birthday Month":
 		return f"month(c.birthday) in {param('months', segment_rules.parse_month_names(rule.value))}"
+	if criterion == "Campaign Engagement":
+		return engagement_condition(rule, param)
 	raise RuleError(f"Unknown criterion {criterion!r}")
+
+
+# What each kind of engagement asks of one message ``m`` (see segment_rules.Engagement).
+_DID = {
+	"sent": "1",
+	"delivered": "m.status in ('Delivered', 'Read')",
+	"read": "m.status = 'Read'",
+	"replied": "m.replied_at is not null",
+	"clicked": "exists (select 1 from `tabWhatsApp Link Click` k where k.message = m.name)",
+}
+_SENT_SQL = "('Accepted', 'Sent', 'Delivered', 'Read')"
+
+
+def engagement_condition(rule: Rule, param) -> str:
+	"""Customers by what they did with the messages of a campaign or a sequence (or of any) sent
+	in the last days asked. Read through the message table's campaign, sequence or creation
+	index, so a rule costs the messages it names, not the table."""
+	engagement = segment_rules.ENGAGEMENTS[rule.operator]
+	origin = _engagement_origin(rule, param)
+	since = ""
+	if rule.within_days:
+		cutoff = add_days(now_datetime(), -int(rule.within_days))
+		since = f" and {{alias}}.creation >= {param('since', cutoff)}"
+	if engagement.booking:
+		return f"""c.name in (select a.customer from `tabAttribution` a
+			where a.status = 'Active' and {origin.format(alias="a")}{since.format(alias="a")})"""
+	messages = f"""m.contact_doctype = 'Customer' and m.direction = 'Outbound' and m.status in {_SENT_SQL}
+		and {origin.format(alias="m")}{since.format(alias="m")}"""
+	did = _DID[engagement.messages]
+	if engagement.none_of:
+		return f"""c.name in (select m.contact_name from `tabWhatsApp Message` m where {messages}
+			group by m.contact_name having max({did}) = 0)"""
+	return f"c.name in (select m.contact_name from `tabWhatsApp Message` m where {messages} and {did})"
+
+
+def _engagement_origin(rule: Rule, param) -> str:
+	"""The rows of the campaign or sequence named (an ``{alias}`` to fill in), of any of that
+	kind, or of any campaign or sequence."""
+	column = {"WhatsApp Campaign": "campaign", "Drip Sequence": "drip_sequence"}.get(rule.engaged_with)
+	if column and rule.engagement_reference:
+		if not frappe.db.exists(rule.engaged_with, rule.engagement_reference):
+			raise RuleError(
+				_("Rule {0}: {1} {2} not found").format(
+					rule.row, rule.engaged_with, rule.engagement_reference
+				)
+			)
+		return f"{{alias}}.{column} = {param('origin', rule.engagement_reference)}"
+	if column:
+		return f"{{alias}}.{column} is not null"
+	return "({alias}.campaign is not null or {alias}.drip_sequence is not null)"
 
 
 def _compare(expression: str, op: str, rule: Rule, parse, param) -> str:

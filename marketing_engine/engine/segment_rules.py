@@ -23,6 +23,52 @@ CRITERIA = {
 	"Last Booking Date": ("before", "after", "between", "more than months ago", "within last months"),
 	"Customer Since": ("before", "after", "between", "more than months ago", "within last months"),
 	"Birthday Month": ("is",),
+	"Campaign Engagement": (
+		"received",
+		"delivered",
+		"read",
+		"not read",
+		"clicked",
+		"not clicked",
+		"replied",
+		"did not reply",
+		"booked",
+	),
+}
+ENGAGED_WITH = ("WhatsApp Campaign", "Drip Sequence")  # or neither: any campaign or sequence
+MAX_ENGAGEMENT_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Engagement:
+	"""What a Campaign Engagement operator asks of a customer's messages (from the campaign or
+	sequence named, or any, sent in the last days asked):
+
+	- ``messages``: which of them count: ``"sent"`` (handed to Meta: Accepted, Sent, Delivered,
+	  Read), ``"delivered"`` (Delivered or Read), ``"read"``, ``"clicked"`` (a tracked link
+	  opened), ``"replied"``;
+	- ``none_of``: the negative operators ("not read"): the customer received at least one such
+	  message and *none* of them was read. Someone never messaged did not "not read": a follow-up
+	  goes to those who got the message, and the rule's Negate box covers "never read anything";
+	- ``booking``: "booked": an Active Attribution to the campaign or sequence (any, when none is
+	  named) made in the days asked.
+	"""
+
+	messages: str
+	none_of: bool = False
+	booking: bool = False
+
+
+ENGAGEMENTS = {
+	"received": Engagement("sent"),
+	"delivered": Engagement("delivered"),
+	"read": Engagement("read"),
+	"not read": Engagement("read", none_of=True),
+	"clicked": Engagement("clicked"),
+	"not clicked": Engagement("clicked", none_of=True),
+	"replied": Engagement("replied"),
+	"did not reply": Engagement("replied", none_of=True),
+	"booked": Engagement("sent", booking=True),
 }
 _UNITS = {"k": 1_000, "thousand": 1_000, "l": 100_000, "lac": 100_000, "lakh": 100_000, "lakhs": 100_000,
           "cr": 10_000_000, "crore": 10_000_000, "crores": 10_000_000}  # fmt: skip
@@ -47,6 +93,9 @@ class Rule:
 	booked_to: date | None = None
 	booked_months_ago: int | None = None
 	row: int | None = None  # the table row, for messages
+	engaged_with: str | None = None  # Campaign Engagement: "WhatsApp Campaign", "Drip Sequence"
+	engagement_reference: str | None = None  # ... and which one (none: any of that kind)
+	within_days: int | None = None  # ... in the last days (none: any time)
 
 
 def parse_amount(text: str | None) -> Decimal:
@@ -128,6 +177,8 @@ def check(rule: Rule) -> None:
 				parse_amount(rule.value_to)
 		elif rule.criterion == "Birthday Month":
 			parse_month_names(rule.value)
+		elif rule.criterion == "Campaign Engagement":
+			check_engagement(rule)
 		elif rule.criterion.endswith(("Date", "Since")):
 			if rule.operator in ("more than months ago", "within last months"):
 				parse_months(rule.value)
@@ -143,6 +194,19 @@ def check(rule: Rule) -> None:
 		raise RuleError(f"{where}{rule.criterion}: {e}")
 	if rule.booked_from and rule.booked_to and rule.booked_from > rule.booked_to:
 		raise RuleError(f"{where}'booked from' is after 'booked to'")
+
+
+def check_engagement(rule: Rule) -> None:
+	if rule.engaged_with and rule.engaged_with not in ENGAGED_WITH:
+		raise RuleError(f"engagement is with a {' or a '.join(ENGAGED_WITH)}, not {rule.engaged_with!r}")
+	if rule.engagement_reference and not rule.engaged_with:
+		raise RuleError(
+			f"say whether {rule.engagement_reference!r} is a WhatsApp Campaign or a Drip Sequence"
+		)
+	if rule.within_days is not None and not 0 <= rule.within_days <= MAX_ENGAGEMENT_DAYS:
+		raise RuleError(
+			f"'in the last days' takes 1 to {MAX_ENGAGEMENT_DAYS} (or 0: any time), not {rule.within_days}"
+		)
 
 
 def groups(rules: list[Rule]) -> list[list[Rule]]:

@@ -82,3 +82,35 @@ def test_groups_are_ordered_and_default_to_one():
 		Rule("State", "is", "Goa", group=1),
 	)
 	assert groups([a, b, c]) == [[b, c], [a]]
+
+
+def test_campaign_engagement_rules_are_checked():
+	check(
+		Rule(
+			"Campaign Engagement", "not read", engaged_with="WhatsApp Campaign", engagement_reference="Diwali"
+		)
+	)
+	check(Rule("Campaign Engagement", "clicked", within_days=30))  # any campaign or sequence
+	check(Rule("Campaign Engagement", "booked", engaged_with="Drip Sequence"))  # any sequence
+	with pytest.raises(RuleError, match="Rule 4: Campaign Engagement takes received, delivered, read"):
+		check(Rule("Campaign Engagement", "opened", row=4))
+	with pytest.raises(RuleError, match="is a WhatsApp Campaign or a Drip Sequence"):
+		check(Rule("Campaign Engagement", "read", engagement_reference="Diwali"))
+	with pytest.raises(RuleError, match="not 'Email Campaign'"):
+		check(Rule("Campaign Engagement", "read", engaged_with="Email Campaign"))
+	with pytest.raises(RuleError, match="Rule 2: Campaign Engagement: 'in the last days' takes 1 to 3650"):
+		check(Rule("Campaign Engagement", "read", within_days=-1, row=2))
+
+
+def test_each_engagement_operator_says_what_it_counts():
+	from marketing_engine.engine.segment_rules import CRITERIA, ENGAGEMENTS
+
+	assert set(ENGAGEMENTS) == set(CRITERIA["Campaign Engagement"])
+	# A negative operator asks that the person got such messages and none of them did it.
+	assert {op for op, e in ENGAGEMENTS.items() if e.none_of} == {"not read", "not clicked", "did not reply"}
+	for op in ("not read", "not clicked", "did not reply"):
+		assert (
+			ENGAGEMENTS[op].messages
+			== ENGAGEMENTS[op.replace("not ", "").replace("did reply", "replied")].messages
+		)
+	assert ENGAGEMENTS["booked"].booking and not ENGAGEMENTS["received"].booking

@@ -26,7 +26,10 @@ class SegmentRule(Document):
 			"Last Booking Date",
 			"Customer Since",
 			"Birthday Month",
+			"Campaign Engagement",
 		]
+		engaged_with: DF.Literal["", "WhatsApp Campaign", "Drip Sequence"]
+		engagement_reference: DF.DynamicLink | None
 		negate: DF.Check
 		operator: DF.Literal[
 			"is",
@@ -41,6 +44,14 @@ class SegmentRule(Document):
 			"after",
 			"more than months ago",
 			"within last months",
+			"received",
+			"delivered",
+			"read",
+			"not read",
+			"clicked",
+			"not clicked",
+			"replied",
+			"did not reply",
 		]
 		parent: DF.Data
 		parentfield: DF.Data
@@ -48,5 +59,6 @@ class SegmentRule(Document):
 		rule_group: DF.Int
 		value: DF.Data | None
 		value_to: DF.Data | None
+		within_days: DF.Int
 	# end: auto-generated types
 	pass

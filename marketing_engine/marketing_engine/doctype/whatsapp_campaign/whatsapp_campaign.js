@@ -69,6 +69,9 @@ frappe.ui.form.on("WhatsApp Campaign", {
 				frm.call({ doc: frm.doc, method: "refresh_results" }).then(() => frm.reload_doc())
 			);
 		}
+		if (frm.doc.status === "Completed") {
+			frm.add_custom_button(__("Follow Up"), () => marketing_engine_follow_up(frm), actions);
+		}
 		frm.add_custom_button(__("Preview Message"), () => marketing_engine_preview_message(frm));
 		marketing_engine_show_status_reason(frm);
 		marketing_engine_render_progress(frm, frm.doc);
@@ -210,4 +213,49 @@ function marketing_engine_estimate_and_send(frm) {
 			if (e.problem || !e.can_send) d.get_primary_btn().prop("disabled", true);
 		}
 	);
+}
+
+function marketing_engine_follow_up(frm) {
+	// A draft to those who did not read or click, with another template, some hours after.
+	const d = new frappe.ui.Dialog({
+		title: __("Follow Up {0}", [frm.doc.campaign_name]),
+		fields: [
+			{
+				fieldname: "audience",
+				fieldtype: "Select",
+				label: __("Send To Those Who"),
+				options: ["Did not read", "Did not click"],
+				default: "Did not read",
+				reqd: 1,
+			},
+			{
+				fieldname: "after_hours",
+				fieldtype: "Int",
+				label: __("Hours After This Campaign"),
+				default: 48,
+				reqd: 1,
+				description: __("Counted from when this campaign completed; a time already past sends when you confirm"),
+			},
+			{
+				fieldname: "template",
+				fieldtype: "Link",
+				options: "WhatsApp Template",
+				label: __("Template"),
+				reqd: 1,
+				description: __("Another approved marketing template: the same message again is what they left"),
+				get_query: () => ({
+					query: "marketing_engine.api.pickers.templates",
+					filters: { purpose: "Business", category: "MARKETING" },
+				}),
+			},
+		],
+		primary_action_label: __("Make Draft"),
+		primary_action(values) {
+			frm.call({ doc: frm.doc, method: "make_follow_up", args: values, freeze: true }).then(({ message }) => {
+				d.hide();
+				frappe.set_route("Form", "WhatsApp Campaign", message);
+			});
+		},
+	});
+	d.show();
 }

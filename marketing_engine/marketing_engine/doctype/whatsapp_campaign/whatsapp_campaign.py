@@ -16,7 +16,7 @@ from frappe.model.document import Document
 from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
 from marketing_engine import desk
-from marketing_engine.campaigns import dispatch
+from marketing_engine.campaigns import dispatch, follow_up
 from marketing_engine.campaigns.audience import REASONS, build_audience, eligible_by_region, preview
 from marketing_engine.campaigns.recipients import RECIPIENT_FIELDS, recipient_values
 from marketing_engine.channel.sending import PACE
@@ -63,6 +63,7 @@ class WhatsAppCampaign(Document):
 		estimated_recipients: DF.Int
 		excluded_summary: DF.SmallText | None
 		failed_count: DF.Int
+		follow_up_of: DF.Link | None
 		header_attachment: DF.Attach | None
 		header_media_id: DF.Data | None
 		header_url: DF.Data | None
@@ -323,6 +324,14 @@ class WhatsAppCampaign(Document):
 		)
 		frappe.db.commit()
 		dispatch.update_counters(self.name)
+
+	@frappe.whitelist(methods=["POST"])
+	def make_follow_up(self, audience: str, after_hours: int, template: str) -> str:
+		"""A draft campaign to those who did not read (or click) this one's message."""
+		self.check_permission("read")
+		frappe.has_permission("WhatsApp Campaign", "create", throw=True)
+		frappe.has_permission("Segment", "create", throw=True)
+		return follow_up.make_follow_up(self, audience, cint(after_hours), template)
 
 	@frappe.whitelist()
 	def refresh_results(self) -> dict:
