@@ -6,6 +6,10 @@ Every refusal from Meta is raised as a typed :mod:`.errors` exception that says 
 nothing here retries or sleeps, so the caller (a campaign run, a single confirmation) decides.
 The one exception is an upload cut off on the way, which the Resumable Upload API is made to
 resume from where Meta says it stopped.
+
+Conversions from Click-to-WhatsApp ads go to the WABA's dataset through the Conversions API for
+Business Messaging (:meth:`CloudAPIClient.ensure_dataset`, :meth:`CloudAPIClient.send_conversion_events`);
+:mod:`.conversions` decides what is sent and whether a failure is worth another try.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 import requests
 
 from . import errors
+from .conversions import MAX_EVENTS_PER_REQUEST, ConversionEvent, conversion_payload
 from .template_rules import TemplateRulesError, build_create_payload, build_edit_payload, check_template
 from .templates import MediaHeader, TemplateSpec, build_send_payload, build_text_payload
 
@@ -402,6 +407,41 @@ class CloudAPIClient:
 			raw=body,
 		)
 
+	# -- Conversions API for Business Messaging ----------------------------------------
+	def ensure_dataset(self, dataset_name: str | None = None) -> str:
+		"""The id of the WABA's Conversions API dataset, made when it has none: ``GET
+		/<WABA>/dataset``, then ``POST /<WABA>/dataset`` (``{"id"}``). A WABA has one dataset;
+		Meta answers a second POST with the one it has, so two workers racing here agree."""
+		waba = self._need_waba("report conversions")
+		found = _dataset_id(self._request("GET", f"{waba}/dataset"))
+		if found:
+			return found
+		body = {"dataset_name": dataset_name} if dataset_name else None
+		made = _dataset_id(self._request("POST", f"{waba}/dataset", json=body))
+		if not made:
+			raise errors.TransientError(None, "Meta made the dataset but returned no id", waba)
+		return made
+
+	def send_conversion_events(self, dataset_id: str, events: list[ConversionEvent]) -> int:
+		"""Send ``events`` to the dataset (``POST /<DATASET_ID>/events`` with ``data``), at most
+		1,000 a call as Meta takes them, and return how many Meta received (duplicates
+		included). Meta refuses a whole call for one bad event, so filter with
+		:func:`.conversions.why_not_sendable` first. When a later call fails, the earlier ones
+		were received: sending all of them again is safe, Meta deduplicates by ``event_id``."""
+		received = 0
+		for start in range(0, len(events), MAX_EVENTS_PER_REQUEST):
+			chunk = events[start : start + MAX_EVENTS_PER_REQUEST]
+			body = self._request(
+				"POST", f"{dataset_id}/events", json={"data": [conversion_payload(e) for e in chunk]}
+			)
+			try:
+				received += int(body["events_received"])
+			except (KeyError, TypeError, ValueError):
+				raise errors.TransientError(
+					None, "Meta answered the events without events_received", repr(body)[:300]
+				)
+		return received
+
 	# -- internals ---------------------------------------------------------------------
 	def _need_waba(self, purpose: str) -> str:
 		if not self.waba_id:
@@ -473,6 +513,18 @@ def graph_request(
 			None, "The Graph API answered with something other than JSON", str(body)[:300]
 		)
 	return body
+
+
+def _dataset_id(body: dict) -> str | None:
+	"""The dataset id in Meta's answer: ``{"id"}`` from a POST; a read of the edge answers
+	``{"data": [{"id", "name"}]}`` (empty when the WABA has none). Meta's reference documents
+	only the POST's shape, so both are read."""
+	if body.get("id"):
+		return str(body["id"])
+	for entry in body.get("data") or []:
+		if isinstance(entry, dict) and entry.get("id"):
+			return str(entry["id"])
+	return None
 
 
 def _without_query(text: str) -> str:

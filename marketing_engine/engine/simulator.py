@@ -28,6 +28,14 @@ a user write in (a text, a button tap), change their marketing preference, phone
 and make Meta report on the account (template status and quality, phone quality, account updates),
 each delivered as a signed webhook.
 
+The Conversions API for Business Messaging: ``GET|POST /<version>/<WABA_ID>/dataset`` (one
+dataset per WABA; a second POST answers the one it has) and ``POST /<version>/<DATASET_ID>/events``
+with ``data=[...]`` (JSON, or a form field holding JSON), checked as Meta checks business messaging
+events and refused whole, code 100, for one bad event; accepted events are kept once per dataset,
+event name and ``event_id``, and all counted in ``events_received``. ``GET /_simulator/conversions``
+lists them, ``POST /_simulator/conversions/fail`` makes the next calls fail, and
+``POST /_simulator/conversions/reset`` forgets datasets and events.
+
 Run it by hand: ``python -m marketing_engine.engine.simulator --webhook-url <url>``; it prints the
 credentials to put on a WhatsApp Account.
 """
@@ -69,6 +77,30 @@ from .window import service_window_open
 PAIR_RATE_WINDOW = 6.0  # seconds
 PAIR_RATE_BURST = 45  # messages to one user inside the window before 131056
 TEMPLATE_LIMIT = 250  # message templates a WABA may have, reported in the template list summary
+# Meta's rules for Conversions API events, kept here rather than imported from .conversions: the
+# stand-in must refuse what Meta refuses even when the app's own checks change.
+CAPI_MAX_EVENTS = 1000  # "You can send up to 1,000 events in data"
+CAPI_MAX_AGE = 7 * 86400  # "If any event_time in data is greater than 7 days in the past, ... error"
+# Meta refuses an event_time in the future without naming a tolerance; a minute of clock drift
+# between the sender and Meta is let through, as a real server's would be.
+CAPI_CLOCK_SKEW = 60
+# The event names Meta takes with action_source business_messaging on WhatsApp; others, the
+# pixel's "Lead" included, are refused with subcode 2804066 (Messaging Event Invalid Event Type).
+CAPI_WHATSAPP_EVENTS = ("LeadSubmitted", "Purchase", "AddToCart", "InitiateCheckout", "ViewContent")
+# Meta's subcode for "The parameter $['data'][0]['event_time'] is required."; the stand-in gives it
+# to every malformed event, as Meta's exact subcode for each is not documented.
+CAPI_PARAMETER_ERROR = 2804019
+CAPI_INVALID_EVENT_TYPE = 2804066
+# What Meta says for the codes a failure is usually made with (POST /_simulator/conversions/fail).
+CAPI_FAILURE_MESSAGES = {
+	1: "An unknown error occurred",
+	2: "Service temporarily unavailable",
+	4: "Application request limit reached",
+	17: "User request limit reached",
+	100: "Invalid parameter",
+	190: "Error validating access token: Session has expired.",
+	341: "Application limit reached",
+}
 # What a template's status becomes after a message_template_status_update event; events not
 # listed (FLAGGED, LOCKED, UNLOCKED) leave the status as it was.
 STATUS_AFTER_EVENT = {
@@ -307,6 +339,7 @@ class GraphAPISimulator(ManagementMixin):
 		self.server.daemon_threads = True
 		self._threads: list[threading.Thread] = []
 		self._init_management(apps, review_delay)
+		self._init_conversions()
 
 	# -- lifecycle -------------------------------------------------------------------------
 	@property
@@ -923,6 +956,117 @@ class GraphAPISimulator(ManagementMixin):
 		self.media[media_id] = (content_type, len(raw))
 		return 200, {"id": media_id}
 
+	# -- Conversions API for Business Messaging ------------------------------------------
+	def _init_conversions(self) -> None:
+		self.datasets: dict[str, str] = {}  # WABA -> its dataset's id
+		self._dataset_wabas: dict[str, str] = {}  # dataset id -> its WABA
+		self._dataset_names: dict[str, str] = {}  # dataset id -> its name
+		# Every accepted event, once: {"dataset_id", "waba_id", "received_at", "event"}.
+		self.conversions: list[dict] = []
+		# Every accepted events call: {"dataset_id", "events_received", "fbtrace_id"}.
+		self.conversion_requests: list[dict] = []
+		self._conversion_keys: set[tuple[str, str, str]] = set()  # (dataset, event_name, event_id)
+		self._conversion_failures: collections.deque = collections.deque()  # (status, code, message)
+
+	def conversion_events(self, dataset_id: str | None = None) -> list[dict]:
+		"""The accepted events (of one dataset, when given), each kept once however often sent:
+		``{"dataset_id", "waba_id", "received_at", "event"}``, ``event`` as it was sent."""
+		with self._lock:
+			return [
+				{**record, "event": json.loads(json.dumps(record["event"]))}
+				for record in self.conversions
+				if dataset_id is None or record["dataset_id"] == dataset_id
+			]
+
+	def fail_conversions(
+		self, count: int = 1, status: int = 500, code: int = 2, message: str | None = None
+	) -> None:
+		"""The next ``count`` events calls fail with HTTP ``status`` and Meta error ``code``."""
+		text = message or CAPI_FAILURE_MESSAGES.get(code) or "An unexpected error has occurred"
+		with self._lock:
+			self._conversion_failures.extend([(int(status), int(code), text)] * int(count))
+
+	def reset_conversions(self) -> None:
+		"""Forget every dataset, event and pending failure, as on a new simulator."""
+		with self._lock:
+			self._init_conversions()
+
+	def handle_dataset(self, waba_id: str, token: str, method: str, body: dict) -> tuple[int, dict]:
+		"""``GET /<WABA_ID>/dataset``: ``{"data": [{"id", "name"}]}``, empty when the WABA has
+		none. ``POST /<WABA_ID>/dataset`` (optional ``dataset_name``): ``{"id"}``, a new dataset,
+		or the WABA's own when it has one (one dataset per WABA)."""
+		if not self._token_for_waba(waba_id, token):
+			return _expired()
+		name = body.get("dataset_name")
+		if name is not None and not isinstance(name, str):
+			return _capi_error(400, 100, "Invalid parameter", user_msg="dataset_name must be a string")
+		with self._lock:
+			dataset_id = self.datasets.get(waba_id)
+			if method == "GET":
+				if dataset_id is None:
+					return 200, {"data": []}
+				return 200, {"data": [{"id": dataset_id, "name": self._dataset_names[dataset_id]}]}
+			if dataset_id is None:
+				dataset_id = "4" + str(uuid.uuid4().int)[:15]  # Meta's ids are numeric strings
+				self.datasets[waba_id] = dataset_id
+				self._dataset_wabas[dataset_id] = waba_id
+				self._dataset_names[dataset_id] = name or f"WhatsApp Business Account {waba_id}"
+		return 200, {"id": dataset_id}
+
+	def handle_conversion_events(
+		self, dataset_id: str, token: str, content_type: str, raw: bytes
+	) -> tuple[int, dict]:
+		"""``POST /<DATASET_ID>/events`` with ``data``: every event is checked, and one bad event
+		refuses the whole call, as Meta does; else ``{"events_received", "messages",
+		"fbtrace_id"}``, duplicates counted, kept once."""
+		with self._lock:
+			waba_id = self._dataset_wabas.get(dataset_id)
+		if waba_id is None:
+			return _capi_error(
+				400,
+				100,
+				f"Unsupported post request. Object with ID '{dataset_id}' does not exist, cannot be "
+				"loaded due to missing permissions, or does not support this operation.",
+				subcode=33,
+			)
+		if not self._token_for_waba(waba_id, token):
+			return _expired()
+		with self._lock:
+			failure = self._conversion_failures.popleft() if self._conversion_failures else None
+		if failure:
+			status, code, message = failure
+			return _capi_error(status, code, message, transient=status >= 500 or code in (1, 2, 4, 17, 341))
+		data, problem = _conversion_data(content_type, raw)
+		if problem:
+			return problem
+		now = time.time()
+		for index, event in enumerate(data):
+			problem = _conversion_problem(index, event, dataset_id, waba_id, now)
+			if problem:
+				return problem
+		fbtrace_id = _fbtrace_id()
+		with self._lock:
+			for event in data:
+				event_id = event.get("event_id")
+				if event_id not in (None, ""):
+					# Meta deduplicates by event name and event id ("Server Event Parameters").
+					key = (dataset_id, str(event["event_name"]), str(event_id))
+					if key in self._conversion_keys:
+						continue
+					self._conversion_keys.add(key)
+				self.conversions.append(
+					{
+						"dataset_id": dataset_id,
+						"waba_id": waba_id,
+						"received_at": int(now),
+						"event": json.loads(json.dumps(event)),
+					}
+				)
+			self.conversion_requests.append(
+				{"dataset_id": dataset_id, "events_received": len(data), "fbtrace_id": fbtrace_id}
+			)
+		return 200, {"events_received": len(data), "messages": [], "fbtrace_id": fbtrace_id}
+
 	# -- internals -------------------------------------------------------------------------
 	def _token_for_waba(self, waba_id: str, token: str) -> bool:
 		return token not in self.expired_tokens and any(
@@ -1284,6 +1428,17 @@ class _Handler(BaseHTTPRequestHandler):
 			if rest == ["message_templates"]:
 				return self._reply(*sim.handle_create_template(node, token, body))
 			return self._reply(*sim.handle_edit_template(node, token, body))
+		if method in ("GET", "POST") and rest == ["dataset"]:
+			try:
+				body = json.loads(raw or b"{}") if method == "POST" else {}
+			except json.JSONDecodeError:
+				return self._reply(*_error(400, 100, "Invalid JSON body"))
+			if not isinstance(body, dict):
+				return self._reply(*_error(400, 100, "Invalid JSON body"))
+			return self._reply(*sim.handle_dataset(node, token, method, body))
+		if method == "POST" and rest == ["events"]:
+			content_type = self.headers.get("Content-Type") or ""
+			return self._reply(*sim.handle_conversion_events(node, token, content_type, raw))
 		if method == "GET" and rest == ["subscribed_apps"]:
 			return self._reply(*sim.handle_subscribed_apps(node, token))
 		if method == "POST" and rest == ["messages"]:
@@ -1324,8 +1479,26 @@ class _Handler(BaseHTTPRequestHandler):
 			with sim._lock:
 				sent = [m.__dict__ for m in sim.sent]
 			return self._reply(200, {"data": sent, "rate_limited": sim.rate_limited})
+		if method == "GET" and parts == ["conversions"]:
+			with sim._lock:
+				requests_made = [dict(r) for r in sim.conversion_requests]
+				datasets = dict(sim.datasets)
+			return self._reply(
+				200, {"data": sim.conversion_events(), "requests": requests_made, "datasets": datasets}
+			)
 		if method != "POST":
 			return self._reply(404, {"error": "unknown simulator control"})
+		if parts == ["conversions", "fail"]:
+			sim.fail_conversions(
+				int(body.get("count") or 1),
+				int(body.get("status") or 500),
+				int(body.get("code") or 2),
+				body.get("message"),
+			)
+			return self._reply(200, {"success": True})
+		if parts == ["conversions", "reset"]:
+			sim.reset_conversions()
+			return self._reply(200, {"success": True})
 		if parts == ["users"]:
 			user_id = sim.add_username_user(
 				body["username"],
@@ -1469,6 +1642,146 @@ def _health(number: SimNumber, waba=None) -> dict:
 			waba_entity,
 		],
 	}
+
+
+def _fbtrace_id() -> str:
+	return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+
+
+def _capi_error(
+	http_status: int,
+	code: int,
+	message: str,
+	*,
+	subcode: int | None = None,
+	user_title: str | None = None,
+	user_msg: str | None = None,
+	transient: bool = False,
+) -> tuple[int, dict]:
+	"""A refusal in the Conversions API's shape: ``message`` ("Invalid parameter"), ``type``,
+	``code``, ``error_subcode``, ``is_transient``, ``error_user_title``/``error_user_msg`` (what
+	was wrong, naming the event as ``$['data'][0]['event_time']``) and ``fbtrace_id``."""
+	error: dict = {"message": message, "type": "OAuthException", "code": code, "is_transient": transient}
+	if subcode:
+		error["error_subcode"] = subcode
+	if user_msg:
+		error["error_user_title"] = user_title or "Server-side API parameter error"
+		error["error_user_msg"] = user_msg
+	error["fbtrace_id"] = _fbtrace_id()
+	return http_status, {"error": error}
+
+
+def _parameter_error(user_msg: str, subcode: int = CAPI_PARAMETER_ERROR) -> tuple[int, dict]:
+	return _capi_error(400, 100, "Invalid parameter", subcode=subcode, user_msg=user_msg)
+
+
+def _conversion_data(content_type: str, raw: bytes) -> tuple[list, tuple[int, dict] | None]:
+	"""The events of a call: ``data`` in a JSON body, or a form field holding JSON (Meta's curl
+	examples send ``-F 'data=[...]'``). A multipart form is not read: the app never sends one."""
+	if "application/x-www-form-urlencoded" in content_type:
+		data = (parse_qs(raw.decode(errors="replace")).get("data") or [None])[0]
+	else:
+		try:
+			body = json.loads(raw or b"{}")
+		except (json.JSONDecodeError, UnicodeDecodeError):
+			return [], _parameter_error("The request body is not valid JSON.")
+		data = body.get("data") if isinstance(body, dict) else None
+	if isinstance(data, str):
+		try:
+			data = json.loads(data)
+		except json.JSONDecodeError:
+			return [], _parameter_error("The parameter data must be a JSON array of events.")
+	if data is None:
+		return [], _parameter_error("The parameter data is required.")
+	if not isinstance(data, list) or not data:
+		return [], _parameter_error("The parameter data must be a non-empty array of events.")
+	if len(data) > CAPI_MAX_EVENTS:
+		return [], _parameter_error(
+			f"The parameter data has {len(data)} events; up to {CAPI_MAX_EVENTS:,} can be sent in one request."
+		)
+	return data, None
+
+
+def _conversion_problem(
+	index: int, event: object, dataset_id: str, waba_id: str, now: float
+) -> tuple[int, dict] | None:
+	"""Meta's refusal of one business messaging event sent to the dataset of ``waba_id``."""
+	where = f"$['data'][{index}]"
+	if not isinstance(event, dict):
+		return _parameter_error(f"The parameter {where} must be an event object.")
+	name = event.get("event_name")
+	if name in (None, ""):
+		return _parameter_error(f"The parameter {where}['event_name'] is required.")
+	if name not in CAPI_WHATSAPP_EVENTS:
+		return _parameter_error(
+			f"{where}['event_name'] {name!r} is not an event for business messaging on WhatsApp; "
+			f"use one of {', '.join(CAPI_WHATSAPP_EVENTS)}.",
+			subcode=CAPI_INVALID_EVENT_TYPE,
+		)
+	event_time = event.get("event_time")
+	if event_time in (None, ""):
+		return _parameter_error(f"The parameter {where}['event_time'] is required.")
+	try:
+		if isinstance(event_time, bool):
+			raise ValueError
+		seconds = int(event_time)
+	except (TypeError, ValueError):
+		return _parameter_error(
+			f"The parameter {where}['event_time'] must be a Unix timestamp in seconds, not {event_time!r}."
+		)
+	if now - seconds > CAPI_MAX_AGE:
+		return _parameter_error(
+			f"{where}['event_time'] {seconds} is more than 7 days in the past: events must be sent "
+			"within 7 days of when they happened."
+		)
+	if seconds - now > CAPI_CLOCK_SKEW:
+		return _parameter_error(f"{where}['event_time'] {seconds} is in the future.")
+	if event.get("action_source") != "business_messaging":
+		return _parameter_error(
+			f"{where}['action_source'] must be 'business_messaging' for a business messaging event, "
+			f"not {event.get('action_source')!r}."
+		)
+	if event.get("messaging_channel") != "whatsapp":
+		return _parameter_error(
+			f"{where}['messaging_channel'] must be 'whatsapp' for an event from a WhatsApp "
+			f"conversation, not {event.get('messaging_channel')!r}."
+		)
+	event_id = event.get("event_id")
+	if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, (str, int))):
+		return _parameter_error(f"The parameter {where}['event_id'] must be a string.")
+	user_data = event.get("user_data")
+	if not isinstance(user_data, dict):
+		return _parameter_error(f"The parameter {where}['user_data'] is required.")
+	event_waba = user_data.get("whatsapp_business_account_id")
+	if event_waba in (None, ""):
+		return _parameter_error(
+			f"The parameter {where}['user_data']['whatsapp_business_account_id'] is required."
+		)
+	if str(event_waba) != waba_id:
+		return _parameter_error(
+			f"{where}['user_data']['whatsapp_business_account_id'] {event_waba} is not the WhatsApp "
+			f"Business Account of dataset {dataset_id}."
+		)
+	if not user_data.get("ctwa_clid"):
+		return _parameter_error(f"The parameter {where}['user_data']['ctwa_clid'] is required.")
+	if name == "Purchase":
+		custom_data = event.get("custom_data")
+		if not isinstance(custom_data, dict):
+			return _parameter_error(f"The parameter {where}['custom_data'] is required for a Purchase.")
+		value = custom_data.get("value")
+		if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+			return _parameter_error(
+				f"{where}['custom_data']['value'] must be a positive number for a Purchase, not {value!r}."
+			)
+		currency = custom_data.get("currency")
+		if not (
+			isinstance(currency, str) and len(currency) == 3 and currency.isascii() and currency.isalpha()
+		):
+			return _parameter_error(
+				f"{where}['custom_data']['currency'] must be a 3-letter ISO 4217 code for a Purchase, "
+				f"not {currency!r}."
+			)
+	return None
 
 
 def _wamid() -> str:
