@@ -50,9 +50,13 @@ doc_events = {
 		"before_submit": "marketing_engine.roi.attribution.before_sales_order_submit",
 		"on_submit": [
 			"marketing_engine.roi.attribution.on_sales_order_submit",
+			"marketing_engine.roi.conversions.on_sales_order_submit",  # reads the Attribution row
 			"marketing_engine.drips.enrolment.on_sales_order_submit",
 		],
-		"on_cancel": "marketing_engine.roi.attribution.on_sales_order_cancel",
+		"on_cancel": [
+			"marketing_engine.roi.attribution.on_sales_order_cancel",
+			"marketing_engine.roi.conversions.on_sales_order_cancel",
+		],
 	},
 	"Opportunity": {"on_update": "marketing_engine.drips.enrolment.on_inquiry_update"},
 	# Someone who writes from a Click-to-WhatsApp ad: the "Ad Referral" sequences.
@@ -108,6 +112,7 @@ scheduler_events = {
 			"marketing_engine.channel.webhooks.retry_failed",
 			"marketing_engine.drips.steps.tick",
 			"marketing_engine.roi.clicks.write_stranded",
+			"marketing_engine.roi.conversions.send_due",
 		]
 	},
 	"daily_long": [

@@ -93,6 +93,8 @@ INDEXES = {
 		"me_drip_sequence": ["drip_sequence", "creation"],
 	},
 	"WhatsApp Consent Log": {"me_consent": ["consent"]},
+	# The scheduler's minute reads the due conversions only.
+	"WhatsApp Conversion": {"me_due": ["status", "next_attempt_at"]},
 	"WhatsApp Consent": {"me_customer": ["customer"]},
 	# Due steps: the scheduler's pass reads only what is due.
 	"Drip Enrollment": {

@@ -13,6 +13,7 @@ touch a later booking is attributed to, last touch wins).
 import frappe
 from frappe.utils import add_days, get_datetime
 
+from marketing_engine.roi import conversions
 from marketing_engine.roi.attribution import AD_SOURCE, ensure_erpnext_campaign
 
 CLICK_ID_DAYS = 7  # Meta's attribution window for a ctwa_clid
@@ -36,7 +37,7 @@ def record_referral(message, referral) -> None:
 			update_modified=False,
 		)
 		message.contact_doctype, message.contact_name = contact
-	frappe.get_doc(
+	kept = frappe.get_doc(
 		{
 			"doctype": "WhatsApp Ad Referral",
 			"ad": ad.name,
@@ -51,6 +52,8 @@ def record_referral(message, referral) -> None:
 			"lead": lead,
 		}
 	).insert(ignore_permissions=True)
+	if lead:
+		conversions.queue_lead_submitted(lead, kept)
 
 
 def ensure_ad(referral, seen_at):

@@ -50,6 +50,7 @@ class MarketingSettings(Document):
 		quiet_hours_enabled: DF.Check
 		quiet_hours_end: DF.Time | None
 		quiet_hours_start: DF.Time | None
+		send_conversions: DF.Check
 		signup_config_id: DF.Data | None
 		signup_stand_in: DF.Check
 		start_keywords: DF.SmallText | None

@@ -32,6 +32,7 @@ class WhatsAppAccount(Document):
 		connected_at: DF.Datetime | None
 		connected_by: DF.Link | None
 		connected_via: DF.Literal["Manual", "Embedded Signup"]
+		conversions_dataset: DF.Data | None
 		currency: DF.Link | None
 		display_phone_number: DF.Data | None
 		enabled: DF.Check
