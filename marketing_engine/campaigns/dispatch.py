@@ -15,6 +15,7 @@ from frappe import _
 from frappe.utils import cint, get_datetime, now_datetime
 
 from marketing_engine.background import alone, plain_redis
+from marketing_engine.campaigns import ab_testing
 from marketing_engine.campaigns.recipients import media_header, recipient_values
 from marketing_engine.campaigns.snapshot import snapshot, with_deadlock_retry
 from marketing_engine.channel import sending
@@ -224,7 +225,23 @@ def maintain_campaigns() -> None:
 
 
 def start_scheduled(name: str) -> None:
-	start(frappe.get_doc("WhatsApp Campaign", name))
+	campaign = frappe.get_doc("WhatsApp Campaign", name)
+	if campaign.ab_test and not campaign.ab_stage:
+		start_ab_test(campaign)
+		return
+	if campaign.ab_test and campaign.ab_stage == "Testing":
+		if not ab_testing.decide(campaign):
+			return  # paused: the studio picks
+		campaign = frappe.get_doc("WhatsApp Campaign", name)
+	start(campaign)
+
+
+def start_ab_test(campaign) -> None:
+	"""Each variant's campaign starts on its share; the campaign waits for the winner."""
+	for child in ab_testing.make_variants(campaign):
+		start(child)
+	ab_testing.wait_for_winner(campaign)
+	frappe.db.commit()
 
 
 def keep_sending(campaign) -> None:

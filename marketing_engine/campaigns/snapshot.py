@@ -12,6 +12,7 @@ import time
 import frappe
 from frappe.utils import now_datetime
 
+from marketing_engine.campaigns import ab_testing
 from marketing_engine.campaigns.audience import REASONS, allow_in_memory_temp_tables, build_audience
 from marketing_engine.engine.tracking import in_holdout
 from marketing_engine.marketing_engine.doctype.whatsapp_rate_card.whatsapp_rate_card import (
@@ -45,6 +46,8 @@ def snapshot(campaign) -> int:
 		**{f"text_{code}": str(text) for code, text in REASONS.items()},
 	}
 	frozen_cost = frozen_cost_sql(campaign.account, template.category)
+	# An A/B test's variant takes its group of the eligible members, the campaign the others.
+	in_group, group_params = ab_testing.group_condition(campaign)
 	allow_in_memory_temp_tables()
 	frappe.db.sql(
 		f"""insert into `tabWhatsApp Message` (name, creation, modified, owner, modified_by, docstatus, idx,
@@ -64,8 +67,9 @@ def snapshot(campaign) -> int:
 		-- The number as typed, for members skipped because it is invalid (looked up for them
 		-- alone: a second pass over the rows cost a sixth of the snapshot).
 		left join `tabCustomer` typed on a.reason = 'invalid_number' and a.contact_doctype = 'Customer'
-			and typed.name = a.contact_name""",
-		params,
+			and typed.name = a.contact_name
+		{in_group}""",
+		{**params, **group_params},
 	)
 	mark_holdout(campaign)
 	return frappe.db.count("WhatsApp Message", {"campaign": campaign.name})

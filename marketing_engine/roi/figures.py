@@ -116,13 +116,24 @@ def _campaigns(name: str | None, period: tuple | None, include_drafts: bool) -> 
 	if period:
 		conditions.append("started_at >= %(start)s and started_at < %(end)s")
 	start, end = period or (None, None)
-	return frappe.db.sql(
-		f"""select name, campaign_name as title, campaign as erpnext_campaign, started_at
+	rows = frappe.db.sql(
+		f"""select name, campaign_name as title, campaign as erpnext_campaign, started_at, ab_parent
 		from `tabWhatsApp Campaign` where {" and ".join(conditions)}
 		order by started_at desc, name""",
 		{"name": name, "start": start, "end": end},
 		as_dict=True,
 	)
+	# An A/B test's variants are rows of their campaign: right after it, A to C.
+	variants = collections.defaultdict(list)
+	for row in sorted((r for r in rows if r.ab_parent), key=lambda r: r.name):
+		variants[row.ab_parent].append(row)
+	shown = {r.name for r in rows}
+	ordered = []
+	for row in rows:
+		if not row.ab_parent or row.ab_parent not in shown:
+			ordered.append(row)
+			ordered.extend(variants.pop(row.name, []))
+	return ordered
 
 
 def _sequences(name: str | None) -> list[dict]:

@@ -72,6 +72,14 @@ frappe.ui.form.on("WhatsApp Campaign", {
 		if (frm.doc.status === "Completed") {
 			frm.add_custom_button(__("Follow Up"), () => marketing_engine_follow_up(frm), actions);
 		}
+		if (frm.doc.ab_stage === "Testing" && ["Scheduled", "Paused"].includes(frm.doc.status)) {
+			frm.add_custom_button(
+				__("Send a Variant to the Rest"),
+				() => marketing_engine_pick_variant(frm),
+				actions
+			);
+		}
+		if (frm.doc.ab_stage) marketing_engine_show_variants(frm);
 		frm.add_custom_button(__("Preview Message"), () => marketing_engine_preview_message(frm));
 		marketing_engine_show_status_reason(frm);
 		marketing_engine_render_progress(frm, frm.doc);
@@ -258,4 +266,30 @@ function marketing_engine_follow_up(frm) {
 		},
 	});
 	d.show();
+}
+
+function marketing_engine_show_variants(frm) {
+	frm.call({ doc: frm.doc, method: "ab_results" }).then(({ message }) => {
+		frm.get_field("ab_html").$wrapper.html(message || "");
+	});
+}
+
+function marketing_engine_pick_variant(frm) {
+	const variants = ["A", ...(frm.doc.variants || []).map((row) => row.variant)];
+	frappe.prompt(
+		{
+			fieldname: "variant",
+			fieldtype: "Select",
+			label: __("Variant"),
+			options: variants,
+			default: frm.doc.winner || "A",
+			reqd: 1,
+		},
+		({ variant }) =>
+			frm
+				.call({ doc: frm.doc, method: "send_variant_to_rest", args: { variant }, freeze: true })
+				.then(() => frm.reload_doc()),
+		__("Send a Variant to the Rest"),
+		__("Send")
+	);
 }

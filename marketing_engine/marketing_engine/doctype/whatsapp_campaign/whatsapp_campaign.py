@@ -16,7 +16,7 @@ from frappe.model.document import Document
 from frappe.utils import add_to_date, cint, flt, get_datetime, now_datetime
 
 from marketing_engine import desk
-from marketing_engine.campaigns import dispatch, follow_up
+from marketing_engine.campaigns import ab_testing, dispatch, follow_up
 from marketing_engine.campaigns.audience import REASONS, build_audience, eligible_by_region, preview
 from marketing_engine.campaigns.recipients import RECIPIENT_FIELDS, recipient_values
 from marketing_engine.channel.sending import PACE
@@ -49,10 +49,17 @@ class WhatsAppCampaign(Document):
 		from marketing_engine.marketing_engine.doctype.whatsapp_campaign_segment.whatsapp_campaign_segment import (
 			WhatsAppCampaignSegment,
 		)
+		from marketing_engine.marketing_engine.doctype.whatsapp_campaign_variant.whatsapp_campaign_variant import (
+			WhatsAppCampaignVariant,
+		)
 		from marketing_engine.marketing_engine.doctype.whatsapp_template_variable.whatsapp_template_variable import (
 			WhatsAppTemplateVariable,
 		)
 
+		ab_parent: DF.Link | None
+		ab_stage: DF.Literal["", "Testing", "Winner Picked"]
+		ab_test: DF.Check
+		ab_variant: DF.Data | None
 		account: DF.Link | None
 		actual_cost: DF.Currency
 		campaign: DF.Link | None
@@ -73,6 +80,7 @@ class WhatsAppCampaign(Document):
 		rate_card: DF.Link | None
 		read_count: DF.Int
 		replied_count: DF.Int
+		require_significance: DF.Check
 		run_problem: DF.SmallText | None
 		scheduled_at: DF.Datetime | None
 		segments: DF.Table[WhatsAppCampaignSegment]
@@ -83,10 +91,17 @@ class WhatsAppCampaign(Document):
 		status: DF.Literal["Draft", "Scheduled", "Sending", "Paused", "Completed", "Cancelled", "Failed"]
 		status_reason: DF.SmallText | None
 		template: DF.Link
+		test_hours: DF.Int
+		test_share: DF.Percent
 		total_recipients: DF.Int
 		utm_source: DF.Data | None
 		variables: DF.Table[WhatsAppTemplateVariable]
+		variants: DF.Table[WhatsAppCampaignVariant]
 		waiting_until: DF.Datetime | None
+		winner: DF.Data | None
+		winner_choice: DF.Literal["Automatic", "I Pick"]
+		winner_metric: DF.Literal["Read", "Click", "Reply", "Booking"]
+		winner_reason: DF.SmallText | None
 
 	# end: auto-generated types
 	def validate(self):
@@ -96,7 +111,7 @@ class WhatsAppCampaign(Document):
 			self.utm_source = utm_source_for(self.campaign_name, self.doctype, self.name)
 		if not 0 <= flt(self.holdout_percent) <= 50:
 			frappe.throw(_("Hold back between 0 and 50% of the audience"))
-		if not self.is_new() and self.status not in EDITABLE_STATUSES:
+		if not self.is_new() and self.status not in EDITABLE_STATUSES and not self.flags.ab_winner:
 			changed = [f for f in LOCKED_FIELDS if self.has_value_changed(f)]
 			if changed:
 				frappe.throw(_("A campaign that has started cannot change its audience or message"))
@@ -116,7 +131,11 @@ class WhatsAppCampaign(Document):
 					"to one person at a time from the document they are about"
 				).format(template.template_name, template.category.lower(), template.category.lower())
 			)
+		ab_testing.check(self)
 		self.fill_variable_rows(template)
+		for row in self.variants if self.ab_test else ():
+			# One mapping for the test: a variable's name means the same in every variant.
+			self.fill_variable_rows(frappe.get_cached_doc("WhatsApp Template", row.template))
 		for row in self.variables:
 			if row.value_type == TRACKED_LINK:
 				check_tracked_link(row.value, _("Variable {0}").format(row.variable))
@@ -173,6 +192,8 @@ class WhatsAppCampaign(Document):
 			return _("The template has a {0} header: attach the media or give its URL").format(
 				spec.header_format.lower()
 			)
+		if self.ab_test and not self.ab_stage:
+			return ab_testing.sending_problem(self)
 		return None
 
 	@frappe.whitelist()
@@ -271,6 +292,9 @@ class WhatsAppCampaign(Document):
 				frappe.throw(_("Choose a time in the future to schedule the campaign"))
 			self.db_set({"status": "Scheduled", "status_reason": ""})
 			return {"status": "Scheduled"}
+		if self.ab_test:
+			dispatch.start_ab_test(self)
+			return {"status": "Testing"}
 		dispatch.start(self)
 		return {"status": "Sending"}
 
@@ -286,6 +310,8 @@ class WhatsAppCampaign(Document):
 		self.check_sender()
 		if self.status not in ("Paused", "Failed"):
 			frappe.throw(_("Only a paused or stopped campaign can be resumed"))
+		if self.pause_cause == ab_testing.PICK_CAUSE:
+			frappe.throw(_("Pick the winner first: Campaign → Send a Variant to the Rest"))
 		problem = self.sending_problem()
 		if problem:
 			frappe.throw(problem, title=_("Campaign cannot be resumed"))
@@ -332,6 +358,19 @@ class WhatsAppCampaign(Document):
 		frappe.has_permission("WhatsApp Campaign", "create", throw=True)
 		frappe.has_permission("Segment", "create", throw=True)
 		return follow_up.make_follow_up(self, audience, cint(after_hours), template)
+
+	@frappe.whitelist(methods=["POST"])
+	def send_variant_to_rest(self, variant: str) -> None:
+		"""The studio picks the A/B test's winner; it goes to the rest now."""
+		self.check_sender()
+		ab_testing.pick(self, variant)
+		dispatch.start(frappe.get_doc("WhatsApp Campaign", self.name))
+
+	@frappe.whitelist()
+	def ab_results(self) -> str:
+		"""The variants side by side, for the form."""
+		self.check_permission("read")
+		return ab_testing.figures_html(self)
 
 	@frappe.whitelist()
 	def refresh_results(self) -> dict:
