@@ -32,7 +32,13 @@ def start(campaign) -> None:
 	frappe.db.set_value(
 		"WhatsApp Campaign",
 		campaign.name,
-		{"status": "Sending", "status_reason": "", "total_recipients": total, "started_at": now_datetime()},
+		{
+			"status": "Sending",
+			"status_reason": "",
+			"total_recipients": total,
+			# An A/B test's campaign started with its test, before its rest is sent.
+			"started_at": campaign.started_at or now_datetime(),
+		},
 	)
 	frappe.db.commit()
 	update_counters(campaign.name)

@@ -54,7 +54,11 @@ class WhatsAppAdSpend(Document):
 		if same:
 			frappe.throw(
 				_("{0} already has its spend for {1} in {2}: change that entry instead").format(
-					frappe.bold(self.ad or self.campaign),
+					frappe.bold(
+						(self.ad and frappe.db.get_value("WhatsApp Ad", self.ad, "headline"))
+						or self.ad
+						or self.campaign
+					),
 					frappe.utils.formatdate(self.month, "MMMM yyyy"),
 					frappe.get_desk_link("WhatsApp Ad Spend", str(same)),
 				),
