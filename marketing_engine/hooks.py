@@ -118,6 +118,7 @@ scheduler_events = {
 	"daily_long": [
 		"marketing_engine.channel.numbers.backfill",
 		"marketing_engine.channel.webhooks.purge_processed",
+		"marketing_engine.campaigns.audience.refresh_statistics",
 	],
 }
 

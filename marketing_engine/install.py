@@ -1,5 +1,6 @@
 import frappe
 
+from marketing_engine.campaigns.audience import refresh_statistics
 from marketing_engine.channel.numbers import backfill, delete_derived_custom_fields, make_custom_fields
 from marketing_engine.marketing_engine.doctype.drip_sequence.drip_sequence import ship_sequences
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import (
@@ -38,6 +39,7 @@ def after_migrate():
 	drop_unneeded_indexes()
 	ship_published_rate_card()
 	ship_sequences()
+	refresh_statistics()
 
 
 def before_uninstall():

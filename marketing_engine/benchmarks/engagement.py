@@ -8,7 +8,8 @@ exclusions by reason, a sample of ten) is timed beside its raw SQL floor in the 
 in turns: one hand-written statement counting the same eligible people (the engagement subquery
 joined to the customers and their consent records, with the same exclusions: opted out or no
 opt-in, fixed lines, markets Meta does not deliver marketing to, the frequency cap, one per
-number). Both must agree on the count, or the run stops.
+number). Both must agree on the count, or the run stops. The column statistics are refreshed
+first, as the app's daily job (and every migrate) keeps them.
 """
 
 import json
@@ -22,6 +23,7 @@ from marketing_engine.campaigns.audience import (
 	allow_in_memory_temp_tables,
 	build_audience,
 	preview,
+	refresh_statistics,
 )
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 
@@ -78,6 +80,7 @@ def floor_count(engaged: str) -> int:
 
 
 def run(repeat: int = 5) -> dict:
+	refresh_statistics()  # as the daily job leaves a site
 	allow_in_memory_temp_tables()
 	report = {"customers": frappe.db.count("Customer"), "messages": frappe.db.count("WhatsApp Message")}
 	for name, (rule, engaged) in segments().items():

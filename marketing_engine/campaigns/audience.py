@@ -20,7 +20,7 @@ from frappe import _
 from frappe.utils import add_days, cint, getdate, now_datetime, nowdate
 
 from marketing_engine.channel.frequency_cap import keep_caps_current
-from marketing_engine.channel.people import display_name
+from marketing_engine.channel.people import display_names
 from marketing_engine.engine import phone, segment_rules
 from marketing_engine.engine.segment_rules import Rule, RuleError
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
@@ -350,6 +350,24 @@ def build_audience(include: list[str], exclude: list[str] = (), *, marketing: bo
 	return Audience(sql, params)
 
 
+# Columns whose value distribution MariaDB's optimizer should know (histograms): without one it
+# guesses that half the messages have a reply, and an engagement rule on replies then scans
+# every customer against them instead of starting from the few who replied (3.3x slower
+# than with the histogram). Indexes would do the same for every snapshot row's price (issue 18).
+STATISTICS = {
+	"WhatsApp Message": ("replied_at", "status", "direction", "contact_doctype", "drip_sequence"),
+	"Attribution": ("status", "campaign", "drip_sequence"),
+}
+
+
+def refresh_statistics() -> None:
+	"""Scheduler (daily) and after_migrate: the histograms of STATISTICS, with MariaDB's own
+	``ANALYZE TABLE ... PERSISTENT FOR COLUMNS``; a second over 100,000 messages."""
+	for doctype, columns in STATISTICS.items():
+		listed = ", ".join(f"`{column}`" for column in columns)
+		frappe.db.sql_ddl(f"analyze table `tab{doctype}` persistent for columns ({listed}) indexes ()")
+
+
 def allow_in_memory_temp_tables() -> None:
 	"""Segment subqueries are materialised as temporary tables keyed on names (560 bytes each in
 	utf8mb4). Past MariaDB's default 16 MB such a table goes to disk and lookups into it become
@@ -377,8 +395,9 @@ def preview(audience: Audience, sample_size: int = 10) -> Preview:
 		for row in rows
 		if row.reason == "eligible"
 	][:sample_size]
+	names = display_names([(m["contact_doctype"], m["contact_name"]) for m in sample])
 	for member in sample:
-		member["display_name"] = display_name(member["contact_doctype"], member["contact_name"])
+		member["display_name"] = names[(member["contact_doctype"], member["contact_name"])]
 	return Preview(by_reason.pop("eligible", 0), by_reason, sample)
 
 

@@ -52,6 +52,19 @@ def display_name(doctype: str, name: str) -> str:
 	return frappe.db.get_value(doctype, name, NAME_FIELDS[doctype]) or name
 
 
+def display_names(people: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+	"""display_name of each (doctype, name), one query per doctype rather than one per person."""
+	names: dict[tuple[str, str], str] = {}
+	for doctype in {doctype for doctype, _name in people}:
+		wanted = [name for kind, name in people if kind == doctype]
+		field = NAME_FIELDS[doctype]
+		found = dict(
+			frappe.get_all(doctype, filters={"name": ("in", wanted)}, fields=["name", field], as_list=True)
+		)
+		names.update({(doctype, name): found.get(name) or name for name in wanted})
+	return names
+
+
 def first_name(full_name: str | None) -> str:
 	return (full_name or "").split(" ")[0] if full_name else ""
 

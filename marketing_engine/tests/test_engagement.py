@@ -8,7 +8,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import now_datetime
 
-from marketing_engine.campaigns.audience import build_audience, preview
+from marketing_engine.campaigns.audience import build_audience, preview, refresh_statistics
 from marketing_engine.channel.consent import record_opt_in
 from marketing_engine.engine.consent import OptInSource
 from marketing_engine.engine.segment_rules import RuleError
@@ -217,3 +217,16 @@ class TestEngagementSegments(FrappeTestCase):
 		self.assertGreaterEqual(again.scheduled_at, now_datetime() - timedelta(seconds=5), "a past time: now")
 		with self.assertRaisesRegex(frappe.ValidationError, "Only a completed campaign"):
 			follow_up.make_follow_up("Did not read", 24, original.template)
+
+	def test_the_daily_statistics_tell_mariadb_how_few_messages_have_a_reply(self):
+		refresh_statistics()
+		frappe.db.commit()
+		(plan,) = frappe.db.sql(
+			"explain extended select count(*) from `tabWhatsApp Message` where replied_at is not null",
+			as_dict=True,
+		)
+		replied = frappe.db.sql(
+			"select 100 * sum(replied_at is not null) / count(*) from `tabWhatsApp Message`"
+		)[0][0]
+		self.assertLess(replied, 50)  # a guess of "half" would be far off
+		self.assertAlmostEqual(float(plan.filtered), float(replied), delta=5)
