@@ -45,7 +45,7 @@ from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_sett
 SENT = ("Accepted", "Sent", "Delivered", "Read")
 DELIVERED = ("Delivered", "Read")
 HOLDOUT = "Holdout"  # the error_title of a held-out recipient's Skipped row
-CAMPAIGN, SEQUENCE, AD = "Campaign", "Drip Sequence", "Ad"
+CAMPAIGN, SEQUENCE, AD, VARIANT = "Campaign", "Drip Sequence", "Ad", "A/B Variant"
 DOCTYPE_OF_KIND = {CAMPAIGN: "WhatsApp Campaign", SEQUENCE: "Drip Sequence"}
 HOLDOUT_FIGURES = (
 	"messaged_people",
@@ -168,7 +168,8 @@ def _rows(
 			booked, revenue = bookings.get(key, (0, 0))
 			cost = flt(counted.get("cost"), 2)
 			row = {
-				"kind": kind,
+				# An A/B test's variant is a campaign, shown as its campaign's variant.
+				"kind": VARIANT if record.get("ab_parent") else kind,
 				"reference_doctype": DOCTYPE_OF_KIND[kind],
 				"name": record.name,
 				"title": record.title or record.name,

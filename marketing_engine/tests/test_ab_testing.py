@@ -169,9 +169,12 @@ class TestABTests(LiveChannelTestCase):
 
 		# The form's table and the ROI report: the variants are rows right after their campaign.
 		self.assertIn("<td>B</td>", ab_testing.figures_html(campaign).replace(" (paused by Meta)", ""))
-		names = [row["name"] for row in figures.figures({"from_date": frappe.utils.nowdate()})]
-		position = names.index(campaign.name)
-		self.assertEqual(names[position + 1 : position + 3], [variants["A"], variants["B"]])
+		rows = [(row["name"], row["kind"]) for row in figures.figures({"from_date": frappe.utils.nowdate()})]
+		position = rows.index((campaign.name, "Campaign"))
+		self.assertEqual(
+			rows[position + 1 : position + 3],
+			[(variants["A"], "A/B Variant"), (variants["B"], "A/B Variant")],
+		)
 
 	def test_a_tie_waits_for_the_studio_who_picks(self):
 		campaign = self.campaign("_ME AB Tie")
