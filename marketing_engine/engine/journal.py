@@ -163,7 +163,7 @@ def take(directory: str, limit_files: int | None = None) -> Iterator[TakenFile]:
 	"""Every file with records, oldest first: files an earlier reader took but did not finish,
 	then files being written now (taken from their writers). The caller keeps each file's
 	records and then calls ``done``; one reader at a time (the caller's lock)."""
-	for path in pending_files(directory, limit_files):
+	for path in pending_files(directory, limit_files, abandoned=True):
 		name = os.path.basename(path)
 		if name.startswith(OPEN_PREFIX):
 			taken = os.path.join(directory, TAKEN_PREFIX + name[len(OPEN_PREFIX) :])
@@ -205,7 +205,9 @@ def count_records(directory: str) -> int:
 	return sum(len(taken.records) for taken in peek(directory))
 
 
-def pending_files(directory: str, limit_files: int | None = None) -> list[str]:
+def pending_files(directory: str, limit_files: int | None = None, abandoned: bool = False) -> list[str]:
+	"""Taken files, then open files with records, oldest first; with ``abandoned``, also the empty
+	open files of this host's writers that are no longer running (see :func:`abandoned_file`)."""
 	try:
 		entries = list(os.scandir(directory))
 	except FileNotFoundError:
@@ -215,12 +217,30 @@ def pending_files(directory: str, limit_files: int | None = None) -> list[str]:
 		try:
 			if entry.name.startswith(TAKEN_PREFIX):
 				taken.append(entry.path)
-			elif entry.name.startswith(OPEN_PREFIX) and (stat := entry.stat()).st_size:
+			elif entry.name.startswith(OPEN_PREFIX) and (
+				(stat := entry.stat()).st_size or (abandoned and abandoned_file(entry.name))
+			):
 				written.append((stat.st_mtime_ns, entry.path))
 		except FileNotFoundError:
 			continue  # taken or deleted by a reader since the directory was listed
 	files = sorted(taken) + [path for _, path in sorted(written)]
 	return files[:limit_files] if limit_files else files
+
+
+def abandoned_file(name: str) -> bool:
+	"""An open file of a writer on this host that is no longer running: one killed after making
+	its file and before its first record leaves it empty, and nobody else would ever remove it.
+	Taking it is safe whatever the answer: a live writer finds its path gone and starts anew."""
+	parts = name[len(OPEN_PREFIX) :].rsplit("-", 2)
+	if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+		return False
+	try:
+		os.kill(int(parts[1]), 0)
+	except ProcessLookupError:
+		return True
+	except PermissionError:
+		return False  # alive, another user's
+	return False
 
 
 def has_records(directory: str) -> bool:

@@ -6,6 +6,7 @@ returned is read exactly once by the readers that finish, and nothing else is.""
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -161,3 +162,21 @@ def test_a_writer_that_is_not_durable_never_syncs(tmp_path, monkeypatch):
 	with pytest.raises(AssertionError, match="synced"):
 		journal.Writer(str(tmp_path)).append(b"webhook")  # a durable one does
 	assert sorted(r.data for t in journal.take(str(tmp_path)) for r in t.records) == [b"click", b"webhook"]
+
+
+def test_an_empty_file_of_a_writer_that_died_is_taken_and_removed(tmp_path):
+	"""A writer killed after making its file and before its first record leaves it empty: the
+	next take removes it; a live writer's empty file is left to its writer."""
+	gone = multiprocessing.Process(target=int)
+	gone.start()
+	gone.join()
+	host = socket.gethostname()
+	dead = tmp_path / f"{journal.OPEN_PREFIX}{host}-{gone.pid}-1"
+	live = tmp_path / f"{journal.OPEN_PREFIX}{host}-{os.getpid()}-2"
+	dead.touch()
+	live.touch()
+	assert not journal.has_records(str(tmp_path)), "nothing to read in either"
+	taken = list(journal.take(str(tmp_path)))
+	assert [t.records for t in taken] == [[]] and taken[0].problem is None
+	taken[0].done()
+	assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]
