@@ -14,16 +14,16 @@ from marketing_engine.roi import cards, figures
 from marketing_engine.tests.test_webhook import inbound
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
-	TEST_CUSTOMER_GROUP,
-	TEST_TERRITORY,
 	book_lead,
 	campaign_efficiency_row,
 	configure_channel,
 	make_customer,
 	make_sales_order,
+	restore_defaults,
 	sandbox_numbers,
 	start_simulator,
 	template_name,
+	use_test_customer_defaults,
 	webhook_request,
 )
 
@@ -59,17 +59,13 @@ class TestClickToWhatsAppAds(FrappeTestCase):
 		super().setUpClass()
 		cls.simulator = start_simulator(sandbox_numbers())
 		cls.secret = configure_channel(cls.simulator.base_url)["business"].app_secret
-		# The customer ERPNext makes from a booked lead takes the site's default group and territory.
-		cls.defaults = {key: frappe.db.get_default(key) for key in ("customer_group", "territory")}
-		frappe.db.set_default("customer_group", TEST_CUSTOMER_GROUP)
-		frappe.db.set_default("territory", TEST_TERRITORY)
+		cls.defaults = use_test_customer_defaults()
 		frappe.db.commit()
 
 	@classmethod
 	def tearDownClass(cls):
 		cls.simulator.stop()
-		for key, value in cls.defaults.items():
-			frappe.db.set_default(key, value) if value else frappe.defaults.clear_default(key)
+		restore_defaults(cls.defaults)
 		frappe.db.commit()
 		super().tearDownClass()
 

@@ -18,12 +18,12 @@ from marketing_engine.tests.test_ads import ad_id, referral, wa
 from marketing_engine.tests.test_webhook import inbound
 from marketing_engine.tests.utils import (
 	BUSINESS_ACCOUNT,
-	TEST_CUSTOMER_GROUP,
-	TEST_TERRITORY,
 	book_lead,
 	configure_channel,
+	restore_defaults,
 	sandbox_numbers,
 	start_simulator,
+	use_test_customer_defaults,
 	webhook_request,
 )
 
@@ -34,9 +34,7 @@ class TestConversionsToMeta(FrappeTestCase):
 		super().setUpClass()
 		cls.simulator = start_simulator(sandbox_numbers())
 		cls.secret = configure_channel(cls.simulator.base_url)["business"].app_secret
-		cls.defaults = {key: frappe.db.get_default(key) for key in ("customer_group", "territory")}
-		frappe.db.set_default("customer_group", TEST_CUSTOMER_GROUP)
-		frappe.db.set_default("territory", TEST_TERRITORY)
+		cls.defaults = use_test_customer_defaults()
 		frappe.db.set_single_value("Marketing Settings", "send_conversions", 1)
 		frappe.db.set_value("WhatsApp Account", BUSINESS_ACCOUNT, "conversions_dataset", None)
 		frappe.db.commit()
@@ -45,8 +43,7 @@ class TestConversionsToMeta(FrappeTestCase):
 	def tearDownClass(cls):
 		cls.simulator.stop()
 		frappe.db.set_single_value("Marketing Settings", "send_conversions", 0)
-		for key, value in cls.defaults.items():
-			frappe.db.set_default(key, value) if value else frappe.defaults.clear_default(key)
+		restore_defaults(cls.defaults)
 		frappe.db.commit()
 		super().tearDownClass()
 

@@ -236,6 +236,20 @@ def make_sales_order(
 	return order
 
 
+def use_test_customer_defaults() -> dict:
+	"""The site's default customer group and territory set to the tests' own (the Customer
+	ERPNext makes from a booked Lead takes them); returns what they were, for restore_defaults."""
+	before = {key: frappe.db.get_default(key) for key in ("customer_group", "territory")}
+	frappe.db.set_default("customer_group", TEST_CUSTOMER_GROUP)
+	frappe.db.set_default("territory", TEST_TERRITORY)
+	return before
+
+
+def restore_defaults(before: dict) -> None:
+	for key, value in before.items():
+		frappe.db.set_default(key, value) if value else frappe.defaults.clear_default(key)
+
+
 def book_lead(lead: str, rate: float):
 	"""The studio quotes a Lead and books it, as Desk does (Lead -> Quotation -> Sales Order):
 	``(quotation, order)``, both submitted."""

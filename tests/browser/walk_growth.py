@@ -41,6 +41,18 @@ def main() -> int:
 		desk = Desk(page, args.url, args.out, shots, console)
 		desk.login(args.user, args.password)
 
+		def latest(
+			doctype: str, fields: list[str], order_by: str = "creation desc", **filters
+		) -> dict | None:
+			found = api.get_list(
+				doctype, filters=filters, fields=fields, order_by=order_by, limit_page_length=1
+			)
+			return found[0] if found else None
+
+		def open_form(doctype: str, name: str | None = None) -> None:
+			desk.goto(f"{doctype.lower().replace(' ', '-')}/{name or 'new'}")
+			desk.wait_for_form(doctype, name)
+
 		desk.step = "workspace"
 		desk.goto("marketing")
 		page.wait_for_selector("text=Ads", timeout=30000)
@@ -51,14 +63,10 @@ def main() -> int:
 		)
 
 		desk.step = "ad"
-		ad = api.get_list(
-			"WhatsApp Ad",
-			fields=["name", "headline", "campaign"],
-			order_by="creation desc",
-			limit_page_length=1,
-		)[0]
-		desk.goto(f"whatsapp-ad/{ad['name']}")
-		desk.wait_for_form("WhatsApp Ad", ad["name"])
+		ad = latest("WhatsApp Ad", ["name", "headline", "campaign"])
+		if not ad:
+			raise SystemExit("No WhatsApp Ad on the site: run the bench suite, or an ad's referral, first")
+		open_form("WhatsApp Ad", ad["name"])
 		desk.shot("ad-form")
 		expect(
 			page.locator(".form-dashboard", has_text="WhatsApp Ad Referral").count() > 0,
@@ -66,8 +74,7 @@ def main() -> int:
 		)
 
 		desk.step = "spend"
-		desk.goto("whatsapp-ad-spend/new")
-		desk.wait_for_form("WhatsApp Ad Spend")
+		open_form("WhatsApp Ad Spend")
 		desk.pick_link("ad", ad["name"][-6:], ad["headline"] or ad["name"])
 		# Any day of the month, in the site's own date format.
 		desk.js("() => cur_frm.set_value('month', '2026-11-15')")
@@ -94,15 +101,14 @@ def main() -> int:
 		expect("Ad" in kinds, f"the report has ad rows ({kinds.count('Ad')})")
 
 		desk.step = "engagement"
-		campaign = api.get_list(
+		campaign = latest(
 			"WhatsApp Campaign",
-			filters={"status": "Completed", "ab_parent": ["is", "not set"]},
-			fields=["name"],
+			["name"],
 			order_by="completed_at desc",
-			limit_page_length=1,
-		)[0]["name"]
-		desk.goto("segment/new")
-		desk.wait_for_form("Segment")
+			status="Completed",
+			ab_parent=["is", "not set"],
+		)["name"]
+		open_form("Segment")
 		desk.fill("segment_name", f"Did not read {campaign}"[:90] + f" (walk {int(time.time())})")
 		idx = desk.empty_row("rules", "criterion")
 		scope = desk.open_row("rules", idx)
@@ -118,8 +124,7 @@ def main() -> int:
 		expect(desk.js("() => !cur_frm.is_new()"), "the engagement segment is saved")
 
 		desk.step = "follow-up"
-		desk.goto(f"whatsapp-campaign/{campaign}")
-		desk.wait_for_form("WhatsApp Campaign", campaign)
+		open_form("WhatsApp Campaign", campaign)
 		page.locator(".inner-group-button", has_text="Campaign").click()
 		page.locator(".dropdown-menu a:visible", has_text="Follow Up").first.click()
 		page.wait_for_selector(".modal.show", timeout=15000)
@@ -131,16 +136,9 @@ def main() -> int:
 		page.keyboard.press("Escape")
 
 		desk.step = "ab"
-		ab = api.get_list(
-			"WhatsApp Campaign",
-			filters={"ab_stage": "Winner Picked"},
-			fields=["name"],
-			order_by="creation desc",
-			limit_page_length=1,
-		)
+		ab = latest("WhatsApp Campaign", ["name"], ab_stage="Winner Picked")
 		if ab:
-			desk.goto(f"whatsapp-campaign/{ab[0]['name']}")
-			desk.wait_for_form("WhatsApp Campaign", ab[0]["name"])
+			open_form("WhatsApp Campaign", ab["name"])
 			page.wait_for_timeout(2500)
 			desk.shot("ab-results", full_page=True)
 			expect(
@@ -150,8 +148,7 @@ def main() -> int:
 			expect(False, "an A/B campaign with a winner exists")
 
 		desk.step = "sequence"
-		desk.goto("drip-sequence/Welcome for an Ad Lead")
-		desk.wait_for_form("Drip Sequence", "Welcome for an Ad Lead")
+		open_form("Drip Sequence", "Welcome for an Ad Lead")
 		desk.shot("ad-referral-sequence", full_page=True)
 		expect(
 			desk.js("() => cur_frm.doc.trigger") == "Ad Referral",
@@ -159,16 +156,9 @@ def main() -> int:
 		)
 
 		desk.step = "order"
-		conversion = api.get_list(
-			"WhatsApp Conversion",
-			filters={"reference_doctype": "Sales Order"},
-			fields=["reference_name", "status"],
-			order_by="creation desc",
-			limit_page_length=1,
-		)
+		conversion = latest("WhatsApp Conversion", ["reference_name"], reference_doctype="Sales Order")
 		if conversion:
-			desk.goto(f"sales-order/{conversion[0]['reference_name']}")
-			desk.wait_for_form("Sales Order", conversion[0]["reference_name"])
+			open_form("Sales Order", conversion["reference_name"])
 			page.wait_for_timeout(2500)
 			desk.shot("sales-order-conversion")
 			expect(
