@@ -24,6 +24,7 @@ from marketing_engine.channel.people import display_names
 from marketing_engine.engine import phone, segment_rules
 from marketing_engine.engine.segment_rules import Rule, RuleError
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
+from marketing_engine.roi.figures import SENT
 
 REASONS = {
 	"eligible": _("Eligible"),
@@ -223,7 +224,6 @@ _DID = {
 	"replied": "m.replied_at is not null",
 	"clicked": "exists (select 1 from `tabWhatsApp Link Click` k where k.message = m.name)",
 }
-_SENT_SQL = "('Accepted', 'Sent', 'Delivered', 'Read')"
 
 
 def engagement_condition(rule: Rule, param) -> str:
@@ -239,7 +239,7 @@ def engagement_condition(rule: Rule, param) -> str:
 	if engagement.booking:
 		return f"""c.name in (select a.customer from `tabAttribution` a
 			where a.status = 'Active' and {origin.format(alias="a")}{since.format(alias="a")})"""
-	messages = f"""m.contact_doctype = 'Customer' and m.direction = 'Outbound' and m.status in {_SENT_SQL}
+	messages = f"""m.contact_doctype = 'Customer' and m.direction = 'Outbound' and m.status in {param("sent", SENT)}
 		and {origin.format(alias="m")}{since.format(alias="m")}"""
 	did = _DID[engagement.messages]
 	if engagement.messages == "clicked" and not engagement.none_of:

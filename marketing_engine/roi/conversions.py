@@ -27,6 +27,7 @@ from marketing_engine.engine import conversions as core
 from marketing_engine.engine import errors
 from marketing_engine.marketing_engine.doctype.marketing_settings.marketing_settings import get_settings
 from marketing_engine.marketing_engine.doctype.whatsapp_account.whatsapp_account import get_account
+from marketing_engine.roi.attribution import lead_of
 
 CLAIM_EXPIRES = timedelta(minutes=10)  # a worker that died holding rows: another takes them then
 
@@ -78,8 +79,6 @@ def on_sales_order_cancel(doc, method=None) -> None:
 def referral_of(ad: str, order):
 	"""The ad's latest referral of the order's person (customer, their lead, or number) whose
 	click id Meta still takes; an older one when none is, so the reason can say so."""
-	from marketing_engine.roi.attribution import lead_of
-
 	people = [("contact_name", order.customer)]
 	lead = lead_of(order)
 	if lead:
